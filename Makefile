@@ -1,0 +1,79 @@
+# Quick start: `make run` (set up, then run notebooks 01-06) and `make test` (set up, then test all).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# Offline copy of MNIST, used when present (CI and machines without internet).
+MNIST_OFFLINE_COPY ?= ../shared/mnist
+# Fashion-MNIST offline: Debian's package `dataset-fashion-mnist` (the loader finds it).
+FASHION_OFFLINE_COPY ?= /usr/share/datasets/fashion-mnist
+
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONDONTWRITEBYTECODE := 1
+
+NOTEBOOKS := $(sort $(wildcard notebooks/0[1-6]_*.ipynb))
+TUNING_NOTEBOOK := $(wildcard notebooks/07_*.ipynb)
+NBVAL := $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	--nbval-cell-timeout=1800 -p no:cacheprovider
+
+.PHONY: help setup data run test lint unit notebooks-test integration fashion tune bench lab \
+	notebooks clean clean-all
+
+help:  ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed  ## Create .venv with the pinned libraries (once)
+
+data: setup  ## Copy and verify the offline MNIST copy, when there is one
+	$(BIN)/python -m mnist_cnn.prepare_data --from $(MNIST_OFFLINE_COPY) --dataset mnist
+
+run: data  ## Run notebooks 01-06 headless, in order; print the test accuracy and model path
+	$(BIN)/python -m mnist_cnn.runner 01 02 03 04 05 06
+
+test: data lint unit notebooks-test integration fashion  ## Run every test (what CI runs)
+	@echo "make test: all checks passed"
+
+lint: setup  ## ruff over the package, tests, tools and notebooks
+	$(BIN)/ruff check src tests tools notebooks
+
+unit: setup  ## Unit tests of the package (seconds)
+	$(BIN)/pytest tests -m "not slow"
+
+notebooks-test: data  ## nbval: execute notebooks 01-07 on MNIST and compare their stored outputs
+	$(NBVAL) $(NOTEBOOKS) $(TUNING_NOTEBOOK)
+
+integration: data  ## Rerun and reproducibility tests on the artifacts the notebooks wrote
+	$(BIN)/pytest tests -m slow
+
+fashion: setup  ## Run the whole series (01-07) on Fashion-MNIST
+	$(BIN)/python -m mnist_cnn.runner --dataset fashion_mnist 01 02 03 04 05 06 07
+
+tune: data  ## Notebook 07 with the full search budget (about 30 minutes on 2 CPU cores)
+	MNIST_CNN_TUNING=full $(BIN)/python -m mnist_cnn.runner 07
+
+bench: data  ## Benchmark: training and inference speed, accuracy over seeds -> reports/benchmark.json
+	$(BIN)/python tools/benchmark.py
+
+lab: data  ## Open the notebooks in JupyterLab
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+notebooks: data  ## Maintainers: rerun 01-07 and store their outputs in the notebooks
+	$(BIN)/python -m mnist_cnn.runner --inplace 01 02 03 04 05 06 07
+
+clean:  ## Delete generated data, models and reports (keeps .venv and data/raw)
+	rm -rf data/processed build reports/* models/*.keras models/*.json models/*.md keras_tuner
+	git checkout -- models/README.md reports/README.md 2>/dev/null || true
+
+clean-all: clean  ## Also delete the virtual environment and the raw data copy
+	rm -rf $(VENV) data/raw

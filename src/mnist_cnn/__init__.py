@@ -1,0 +1,30 @@
+"""Shared helpers of the MNIST CNN notebook series.
+
+The teaching code (preprocessing, the model, training, evaluation) stays in the notebooks;
+this package holds only what every notebook shares: paths, verified data loading, hand-off
+files with their provenance checks, image preparation and plotting helpers.
+"""
+
+from .datasets import DATASETS, DatasetInfo, get_dataset
+from .errors import DataError, ImageError, MissingArtifactError, SeriesError, StaleArtifactError
+from .handoff import HandoffFiles, load_keras_model
+from .paths import NOTEBOOKS, ProjectPaths, find_project_root
+from .versions import import_tensorflow_quietly, library_versions
+
+__all__ = [
+    "DATASETS",
+    "NOTEBOOKS",
+    "DataError",
+    "DatasetInfo",
+    "HandoffFiles",
+    "ImageError",
+    "MissingArtifactError",
+    "ProjectPaths",
+    "SeriesError",
+    "StaleArtifactError",
+    "find_project_root",
+    "get_dataset",
+    "import_tensorflow_quietly",
+    "library_versions",
+    "load_keras_model",
+]

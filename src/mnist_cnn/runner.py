@@ -1,0 +1,105 @@
+"""Run notebooks of the series headless, in order, and report what they produced.
+
+    python -m mnist_cnn.runner                      # notebooks 01-06 on MNIST
+    python -m mnist_cnn.runner --dataset fashion_mnist 01 02 03 04 05 06 07
+    python -m mnist_cnn.runner --inplace 01 02      # refresh the stored outputs (maintainers)
+
+Executed copies go to build/executed/<dataset>/, so running the series never changes the
+committed notebooks unless --inplace is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .datasets import DATASET_ENV_VAR, get_dataset
+from .paths import NOTEBOOKS, ProjectPaths
+
+SERIES = ("01", "02", "03", "04", "05", "06")
+
+
+def execute_notebook(
+    notebook: Path, output: Path | None = None, timeout: int = 1800
+) -> float:
+    """Execute `notebook` in its own folder with a fresh kernel; return the wall time in seconds."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    book = nbformat.read(notebook, as_version=4)
+    client = NotebookClient(
+        book,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(notebook.parent)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(book, output)
+    return seconds
+
+
+def run_series(
+    numbers: list[str], dataset: str, inplace: bool = False, quiet: bool = False
+) -> dict[str, float]:
+    """Execute the numbered notebooks in order for `dataset`; stop at the first failure."""
+    os.environ[DATASET_ENV_VAR] = get_dataset(dataset).name
+    paths = ProjectPaths(dataset)
+    timings = {}
+    for number in numbers:
+        notebook = paths.notebooks / NOTEBOOKS[number]
+        output = notebook if inplace else paths.root / "build" / "executed" / dataset / notebook.name
+        if not quiet:
+            print(f"running {notebook.name} ({dataset}) ...", flush=True)
+        timings[number] = execute_notebook(notebook, output)
+        if not quiet:
+            print(f"  done in {timings[number]:.1f} s", flush=True)
+    return timings
+
+
+def report(dataset: str) -> str:
+    """The lines `make run` ends with: test accuracy and where the final model is."""
+    paths = ProjectPaths(dataset)
+    lines = []
+    metrics_file = paths["metrics"].path
+    if metrics_file.is_file():
+        metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+        lines.append(
+            f"test accuracy ({paths.dataset.title}): {metrics['test_accuracy']:.2%} "
+            f"({metrics['test_errors']} errors in {metrics['test_images']:,} test images)"
+        )
+    for key in ("final_model", "tuned_model"):
+        if paths[key].path.is_file():
+            lines.append(f"{key.replace('_', ' ')}: {paths.relative(paths[key])}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("numbers", nargs="*", default=list(SERIES), help="notebooks, e.g. 01 02")
+    parser.add_argument("--dataset", default=os.environ.get(DATASET_ENV_VAR, "mnist"))
+    parser.add_argument("--inplace", action="store_true", help="store outputs in the notebooks")
+    args = parser.parse_args(argv)
+    unknown = [number for number in args.numbers if number not in NOTEBOOKS]
+    if unknown:
+        parser.error(f"unknown notebook numbers {unknown}; choose from {sorted(NOTEBOOKS)}")
+    try:
+        timings = run_series(args.numbers, args.dataset, inplace=args.inplace)
+    except Exception as error:  # nbclient's CellExecutionError carries the cell and message
+        print(f"\nFAILED: {error}", file=sys.stderr)
+        return 1
+    print(f"\n{len(timings)} notebooks in {sum(timings.values()):.0f} s")
+    print(report(args.dataset))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

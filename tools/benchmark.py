@@ -1,0 +1,244 @@
+"""Benchmark of the series on this machine: `make bench` -> reports/benchmark.json and a table.
+
+What it measures, and how:
+- the whole series (notebooks 01-06) run headless once per seed, each run in its own scratch
+  copy of the project under build/bench/ (the real data/, models/ and reports/ are untouched);
+  from those runs: the wall time of each notebook, the default 5-epoch fit() time that
+  notebook 03 records, and the test accuracy that notebook 04 writes;
+- the plain reference: the same untrained model and the same data, trained by a bare Keras
+  fit() with default settings (Adam at 0.001, validation_split=0.1, no project code), in a
+  fresh process per run, once with TensorFlow's deterministic ops and once without;
+- inference with the final model: images per second on the 10,000 test images in batches,
+  and the latency of one image (the model called directly), median of 100 calls;
+- peak memory of the series (the largest kernel), the CPU and the library versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from mnist_cnn.handoff import write_text_atomically  # noqa: E402
+from mnist_cnn.versions import library_versions  # noqa: E402
+
+SERIES = ("01", "02", "03", "04", "05", "06")
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def scratch_project(seed: int) -> Path:
+    """A throw-away copy of the project (notebooks and raw data linked) for one seed."""
+    folder = ROOT / "build" / "bench" / f"seed-{seed}"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "data").mkdir(parents=True)
+    shutil.copy(ROOT / "pyproject.toml", folder)
+    shutil.copytree(ROOT / "notebooks", folder / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    raw = ROOT / "data" / "raw"
+    if raw.is_dir():
+        (folder / "data" / "raw").symlink_to(raw)
+    return folder
+
+
+def run_series(seed: int) -> dict:
+    """Run notebooks 01-06 with `seed` in a scratch project, in a child process."""
+    folder = scratch_project(seed)
+    env = dict(os.environ, MNIST_CNN_ROOT=str(folder), MNIST_CNN_SEED=str(seed),
+               MNIST_CNN_DATASET="mnist", TF_CPP_MIN_LOG_LEVEL="3")
+    code = (
+        "import json, sys; from mnist_cnn.runner import run_series; "
+        f"print(json.dumps(run_series({list(SERIES)!r}, 'mnist', quiet=True)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                            capture_output=True, text=True)
+    timings = json.loads(result.stdout.strip().splitlines()[-1])
+    history_meta = json.loads((folder / "reports" / "history.csv.meta.json").read_text())
+    metrics = json.loads((folder / "reports" / "metrics.json").read_text())
+    return {
+        "seed": seed,
+        "notebook_seconds": timings,
+        "fit_seconds": history_meta["params"]["fit_seconds"],
+        "test_accuracy": metrics["test_accuracy"],
+        "folder": folder,
+    }
+
+
+BASELINE_FIT = """
+import json, os, sys, time
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+from mnist_cnn.versions import import_tensorflow_quietly
+import_tensorflow_quietly()
+import keras, numpy as np, tensorflow as tf
+from mnist_cnn.data import load_raw_data
+model_file, root, deterministic, seed = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
+keras.utils.set_random_seed(seed)
+if deterministic:
+    tf.config.experimental.enable_op_determinism()
+raw = load_raw_data("mnist", project_root=root)
+x_train = (raw.x_train.astype("float32") / 255)[..., None]
+x_test = (raw.x_test.astype("float32") / 255)[..., None]
+y_train = keras.utils.to_categorical(raw.y_train, 10)
+y_test = keras.utils.to_categorical(raw.y_test, 10)
+model = keras.saving.load_model(model_file, compile=False)
+model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+start = time.perf_counter()
+model.fit(x_train, y_train, epochs=5, batch_size=64, validation_split=0.1, verbose=0)
+seconds = time.perf_counter() - start
+_, accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
+print(json.dumps({"fit_seconds": seconds, "test_accuracy": accuracy}))
+"""
+
+
+def baseline_fit(model_file: Path, deterministic: bool, seed: int) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", BASELINE_FIT, str(model_file), str(ROOT), "1" if deterministic else "0",
+         str(seed)],
+        check=True, capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+INFERENCE = """
+import json, os, sys, time
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+from mnist_cnn.versions import import_tensorflow_quietly
+import_tensorflow_quietly()
+import keras, numpy as np, tensorflow as tf
+model = keras.saving.load_model(sys.argv[1], safe_mode=True)
+x_test = np.load(sys.argv[2])["x_test"]
+
+def best_of(function, repeats):
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        timings.append(time.perf_counter() - start)
+    return timings
+
+predict = best_of(lambda: model.predict(x_test, batch_size=1000, verbose=0), 5)
+serve = tf.function(lambda batch: model(batch, training=False))
+batches = [tf.constant(x_test[i:i + 1000]) for i in range(0, len(x_test), 1000)]
+serve(batches[0])
+direct = best_of(lambda: [serve(batch).numpy() for batch in batches], 5)
+one = x_test[:1]
+model(one, training=False)
+single = best_of(lambda: model(one, training=False).numpy(), 100)
+print(json.dumps({
+    "predict_images_per_second": len(x_test) / sorted(predict)[len(predict) // 2],
+    "inference_images_per_second": len(x_test) / sorted(direct)[len(direct) // 2],
+    "single_image_latency_ms": 1000 * sorted(single)[len(single) // 2],
+}))
+"""
+
+
+def inference(model_file: Path, processed: Path) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", INFERENCE, str(model_file), str(processed)],
+        check=True, capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
+    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "benchmark.json")
+    args = parser.parse_args(argv)
+    if len(args.seeds) < 3:
+        parser.error("give at least 3 seeds: the figures are medians and spreads over seeds")
+
+    started = time.perf_counter()
+    runs = []
+    for seed in args.seeds:
+        print(f"series with seed {seed} ...", flush=True)
+        runs.append(run_series(seed))
+        print(f"  fit {runs[-1]['fit_seconds']:.1f} s, test accuracy {runs[-1]['test_accuracy']:.4f}",
+              flush=True)
+    peak_memory_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+    first = runs[0]["folder"]
+    untrained = first / "models" / "mnist_cnn_untrained.keras"
+    baseline, baseline_deterministic = [], []
+    for seed in args.seeds:
+        print(f"bare Keras fit, seed {seed} ...", flush=True)
+        baseline.append(baseline_fit(untrained, deterministic=False, seed=seed))
+        baseline_deterministic.append(baseline_fit(untrained, deterministic=True, seed=seed))
+        print(f"  {baseline[-1]['fit_seconds']:.1f} s (deterministic ops: "
+              f"{baseline_deterministic[-1]['fit_seconds']:.1f} s)", flush=True)
+    print("inference ...", flush=True)
+    speed = inference(first / "models" / "mnist_cnn.keras", first / "data" / "processed" / "mnist.npz")
+
+    accuracies = [run["test_accuracy"] for run in runs]
+    fit_seconds = statistics.median(run["fit_seconds"] for run in runs)
+    baseline_seconds = statistics.median(run["fit_seconds"] for run in baseline)
+    deterministic_seconds = statistics.median(run["fit_seconds"] for run in baseline_deterministic)
+    per_notebook = {
+        number: statistics.median(run["notebook_seconds"][number] for run in runs) for number in SERIES
+    }
+    report = {
+        "fit_seconds": round(fit_seconds, 2),
+        "fit_seconds_per_seed": [round(run["fit_seconds"], 2) for run in runs],
+        "baseline_fit_seconds": round(baseline_seconds, 2),
+        "fit_ratio": round(fit_seconds / baseline_seconds, 3),
+        "baseline_test_accuracy_mean": round(statistics.mean(r["test_accuracy"] for r in baseline), 5),
+        "determinism_cost_ratio": round(deterministic_seconds / baseline_seconds, 3),
+        "test_accuracy_mean": round(statistics.mean(accuracies), 5),
+        "test_accuracy_std": round(statistics.stdev(accuracies), 5),
+        "test_accuracy_per_seed": [round(a, 5) for a in accuracies],
+        "seeds": args.seeds,
+        "inference_images_per_second": round(speed["inference_images_per_second"]),
+        "predict_images_per_second": round(speed["predict_images_per_second"]),
+        "single_image_latency_ms": round(speed["single_image_latency_ms"], 3),
+        "pipeline_seconds": {**{k: round(v, 1) for k, v in per_notebook.items()},
+                             "total": round(sum(per_notebook.values()), 1)},
+        "peak_memory_mb": round(peak_memory_mb),
+        "cpu": cpu_model(),
+        "cpu_cores": os.cpu_count(),
+        "versions": library_versions(),
+        "benchmark_minutes": round((time.perf_counter() - started) / 60, 1),
+    }
+    write_text_atomically(args.output, json.dumps(report, indent=2) + "\n")
+
+    rows = [
+        ("default fit() time, median of seeds", f"{report['fit_seconds']:.1f} s"),
+        ("bare Keras fit() of the same model", f"{report['baseline_fit_seconds']:.1f} s"),
+        ("fit_ratio (below 1: faster than bare)", f"{report['fit_ratio']:.3f}"),
+        ("cost of deterministic ops (bare fit)", f"x{report['determinism_cost_ratio']:.3f}"),
+        ("test accuracy, mean ± std", f"{report['test_accuracy_mean']:.2%} ± "
+                                      f"{report['test_accuracy_std']:.2%} over {len(accuracies)} seeds"),
+        ("bare Keras fit() test accuracy", f"{report['baseline_test_accuracy_mean']:.2%}"),
+        ("inference, test set in batches", f"{report['inference_images_per_second']:,} images/s"),
+        ("inference with model.predict", f"{report['predict_images_per_second']:,} images/s"),
+        ("one image, model called directly", f"{report['single_image_latency_ms']:.2f} ms"),
+        ("series 01-06, median per seed", f"{report['pipeline_seconds']['total']:.0f} s "
+                                          f"({', '.join(f'{k}: {v:.0f}' for k, v in per_notebook.items())})"),
+        ("peak memory (largest kernel)", f"{report['peak_memory_mb']:,} MB"),
+        ("machine", f"{report['cpu']}, {report['cpu_cores']} cores"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    print()
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print(f"\nwrote {args.output.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -72,7 +72,7 @@ notebooks: data  ## Maintainers: rerun 01-07 and store their outputs in the note
 	$(BIN)/python -m mnist_cnn.runner --inplace 01 02 03 04 05 06 07
 
 clean:  ## Delete generated data, models and reports (keeps .venv and data/raw)
-	rm -rf data/processed build reports/* models/*.keras models/*.json models/*.md keras_tuner
+	rm -rf data/processed build reports/* models/*.keras models/*.json models/*.md
 	git checkout -- models/README.md reports/README.md 2>/dev/null || true
 
 clean-all: clean  ## Also delete the virtual environment and the raw data copy

@@ -92,7 +92,7 @@ def test_truncated_keras_zip_is_refused(saved_model_path):
     saved_model_path.write_bytes(data[: len(data) // 2])
     with pytest.raises(StaleArtifactError, match="tiny.keras is not a readable") as info:
         load_keras_model(saved_model_path, fix="save the model again")
-    assert str(info.value).endswith(": save the model again.")
+    assert str(info.value).endswith("-> save the model again.")
 
 
 def test_model_for_other_input_shape_is_refused(tmp_path):

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -295,6 +296,11 @@ def load_keras_model(
     name = path.name
     if not path.is_file():
         raise MissingArtifactError(f"{name} does not exist: {fix}.")
+    if not zipfile.is_zipfile(path):
+        raise StaleArtifactError(
+            f"{name} is not a readable Keras model: a .keras file is a zip archive and this one "
+            f"is not (damaged, truncated or another format) -> {fix}."
+        )
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             model = keras.saving.load_model(path, safe_mode=True)

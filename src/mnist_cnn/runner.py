@@ -37,6 +37,8 @@ def execute_notebook(
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(notebook.parent)}},
+        # The kernel's own log (a TCP transport warning) goes to the terminal, not the notebook.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     start = time.perf_counter()
     client.execute()

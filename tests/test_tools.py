@@ -1,0 +1,70 @@
+"""The set-up and run commands behind `make data` and `make run`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mnist_cnn import runner
+from mnist_cnn.datasets import IDX_FILES
+from mnist_cnn.errors import DataError
+from mnist_cnn.prepare_data import prepare
+
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "mnist"
+needs_mnist = pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="no offline MNIST copy")
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'copy'\n")
+    (tmp_path / "notebooks").mkdir()
+    return tmp_path
+
+
+@needs_mnist
+def test_prepare_copies_and_verifies_then_reports_present(root):
+    message = prepare(SHARED_MNIST, "mnist", root)
+    assert "copied and verified 4 files into data/raw/mnist/" in message
+    assert sorted(p.name for p in (root / "data" / "raw" / "mnist").iterdir()) == sorted(
+        f"{name}.gz" for name in IDX_FILES
+    )
+    assert "present and verified" in prepare(SHARED_MNIST, "mnist", root)
+
+
+@needs_mnist
+def test_prepare_refuses_a_damaged_copy_and_copies_nothing(root, tmp_path):
+    damaged = tmp_path / "damaged"
+    shutil.copytree(SHARED_MNIST, damaged)
+    labels = damaged / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(labels.read_bytes()[: len(labels.read_bytes()) // 2])
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz is not a readable gzip file"):
+        prepare(damaged, "mnist", root)
+    assert not (root / "data" / "raw" / "mnist").exists()
+
+
+def test_prepare_without_a_copy_says_the_download_will_be_used(root, tmp_path):
+    message = prepare(tmp_path / "nowhere", "mnist", root)
+    assert "no offline copy" in message and "download it with Keras" in message
+
+
+def test_report_names_accuracy_and_model_path(root, monkeypatch):
+    monkeypatch.setenv("MNIST_CNN_ROOT", str(root))
+    (root / "reports").mkdir()
+    (root / "reports" / "metrics.json").write_text(
+        json.dumps({"test_accuracy": 0.9931, "test_errors": 69, "test_images": 10000})
+    )
+    (root / "models").mkdir()
+    (root / "models" / "mnist_cnn.keras").write_bytes(b"zip")
+    assert runner.report("mnist").splitlines() == [
+        "test accuracy (MNIST): 99.31% (69 errors in 10,000 test images)",
+        "final model: models/mnist_cnn.keras",
+    ]
+
+
+def test_runner_rejects_unknown_notebook_numbers(capsys):
+    with pytest.raises(SystemExit):
+        runner.main(["08"])
+    assert "unknown notebook numbers ['08']" in capsys.readouterr().err

@@ -1,0 +1,76 @@
+"""Measure one training-speed lever at a time (the figures in docs/performance.md).
+
+    .venv/bin/python tools/measure_levers.py --epochs 2
+
+Each variant trains the untrained model of notebook 02 (run notebooks 01-02 first) with the
+recipe of notebook 03, changing one thing, in a fresh process, and prints the fit() time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+VARIANTS = {
+    "recipe of notebook 03 (steps_per_execution=16)": {},
+    "steps_per_execution=1": {"steps_per_execution": 1},
+    "XLA (jit_compile=True)": {"jit_compile": True},
+    "no deterministic ops": {"deterministic": False},
+    "bfloat16 mixed precision": {"policy": "mixed_bfloat16"},
+}
+
+TRAIN = """
+import json, os, sys, time
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+from mnist_cnn.versions import import_tensorflow_quietly
+import_tensorflow_quietly()
+import keras, numpy as np, tensorflow as tf
+options, epochs, root = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+keras.utils.set_random_seed(42)
+if options.get("deterministic", True):
+    tf.config.experimental.enable_op_determinism()
+if "policy" in options:
+    keras.mixed_precision.set_global_policy(options["policy"])
+data = np.load(f"{root}/data/processed/mnist.npz")
+x, y = data["x_train"], data["y_train"]
+untrained = keras.saving.load_model(f"{root}/models/mnist_cnn_untrained.keras")
+model = keras.models.clone_model(untrained) if "policy" in options else untrained
+steps = epochs * int(np.ceil(0.9 * len(x) / 64))
+model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, steps)),
+              loss="categorical_crossentropy", metrics=["accuracy"],
+              steps_per_execution=options.get("steps_per_execution", 16),
+              jit_compile=options.get("jit_compile", False))
+start = time.perf_counter()
+model.fit(x[:54000], y[:54000], epochs=epochs, batch_size=64, verbose=0)
+print(json.dumps({"fit_seconds": time.perf_counter() - start}))
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=2)
+    args = parser.parse_args()
+    if not (ROOT / "models" / "mnist_cnn_untrained.keras").is_file():
+        print("run notebooks 01 and 02 first (make run)", file=sys.stderr)
+        return 1
+    for name, options in VARIANTS.items():
+        result = subprocess.run(
+            [sys.executable, "-c", TRAIN, json.dumps(options), str(args.epochs), str(ROOT)],
+            capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        )
+        if result.returncode:
+            print(f"{name:<48} failed: {result.stderr.strip().splitlines()[-1]}")
+            continue
+        seconds = json.loads(result.stdout.strip().splitlines()[-1])["fit_seconds"]
+        print(f"{name:<48} {seconds:6.1f} s for {args.epochs} epochs", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

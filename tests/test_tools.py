@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,18 @@ def test_runner_rejects_unknown_notebook_numbers(capsys):
     with pytest.raises(SystemExit):
         runner.main(["08"])
     assert "unknown notebook numbers ['08']" in capsys.readouterr().err
+
+
+def test_tensorflow_imports_without_start_up_noise():
+    """The setup cell's quiet import: nothing from TensorFlow's C++ start-up reaches stderr."""
+    code = (
+        "from mnist_cnn import import_tensorflow_quietly\n"
+        "import_tensorflow_quietly()\n"
+        "import keras, tensorflow\n"
+        "print(keras.__version__)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, check=True)
+    assert result.stdout.strip().startswith("3.")
+    assert result.stderr == ""

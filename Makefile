@@ -50,6 +50,7 @@ lint: setup  ## ruff over the package, tests, tools and notebooks
 unit: setup  ## Unit tests of the package (seconds)
 	$(BIN)/pytest tests -m "not slow"
 
+# Notebook 07 runs in its quick mode here: it replaces a tuned model that `make tune` made.
 notebooks-test: data  ## nbval: execute notebooks 01-07 on MNIST and compare their stored outputs
 	$(NBVAL) $(NOTEBOOKS) $(TUNING_NOTEBOOK)
 

@@ -60,14 +60,11 @@ def test_rerunning_training_gives_identical_model_metrics_and_predictions(paths,
 
 
 def test_a_notebook_without_its_input_stops_with_the_notebook_to_run(tmp_path, monkeypatch):
-    """Notebook 04 in a project where 03 never ran: the first hand-off cell names 03."""
+    """Notebook 04 in a project where nothing ran yet: the first hand-off cell names 01."""
     from nbclient.exceptions import CellExecutionError
 
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'copy'\n")
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
-    processed = ProjectPaths("mnist", root=ROOT)["processed"].path
-    if not processed.is_file():
-        pytest.skip("run notebook 01 first")
     monkeypatch.setenv("MNIST_CNN_ROOT", str(tmp_path))
     monkeypatch.setenv("MNIST_CNN_DATASET", "mnist")
     with pytest.raises(CellExecutionError) as failure:

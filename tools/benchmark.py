@@ -32,9 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from mnist_cnn.handoff import write_text_atomically  # noqa: E402
+from mnist_cnn.runner import SERIES  # noqa: E402
 from mnist_cnn.versions import library_versions  # noqa: E402
-
-SERIES = ("01", "02", "03", "04", "05", "06")
 
 
 def cpu_model() -> str:

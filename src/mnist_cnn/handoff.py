@@ -212,8 +212,7 @@ class HandoffFiles:
                 "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             }
             # Sidecar first, file last: until both are in place the pair reads as stale.
-            write_text_atomically(sidecar_path(temporary), json.dumps(meta, indent=2))
-            os.replace(sidecar_path(temporary), sidecar_path(artifact.path))
+            write_text_atomically(sidecar_path(artifact.path), json.dumps(meta, indent=2))
         return artifact.path
 
     def save_arrays(

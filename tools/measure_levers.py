@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,9 @@ VARIANTS = {
     "no deterministic ops": {"deterministic": False},
     "bfloat16 mixed precision": {"policy": "mixed_bfloat16"},
     "tf.data pipeline (shuffle, batch, prefetch)": {"tf_data": True},
+    "one inter-op thread (intra-op: one per core)": {"inter_op_threads": 1},
+    "one inter-op thread, bfloat16 mixed precision": {"inter_op_threads": 1,
+                                                      "policy": "mixed_bfloat16"},
 }
 
 TRAIN = """
@@ -33,6 +37,9 @@ from mnist_cnn.versions import import_tensorflow_quietly
 import_tensorflow_quietly()
 import keras, numpy as np, tensorflow as tf
 options, epochs, root = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+if "inter_op_threads" in options:
+    tf.config.threading.set_inter_op_parallelism_threads(options["inter_op_threads"])
+    tf.config.threading.set_intra_op_parallelism_threads(os.cpu_count())
 keras.utils.set_random_seed(42)
 if options.get("deterministic", True):
     tf.config.experimental.enable_op_determinism()
@@ -61,20 +68,35 @@ print(json.dumps({"fit_seconds": time.perf_counter() - start}))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds over all variants (interleaved, so drift hits all alike)")
+    parser.add_argument("--only", nargs="+", default=[],
+                        help="measure only the variants whose name contains one of these words")
     args = parser.parse_args()
+    variants = {name: options for name, options in VARIANTS.items()
+                if not args.only or any(word in name for word in args.only)}
     if not (ROOT / "models" / "mnist_cnn_untrained.keras").is_file():
         print("run notebooks 01 and 02 first (make run)", file=sys.stderr)
         return 1
-    for name, options in VARIANTS.items():
-        result = subprocess.run(
-            [sys.executable, "-c", TRAIN, json.dumps(options), str(args.epochs), str(ROOT)],
-            capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-        )
-        if result.returncode:
-            print(f"{name:<48} failed: {result.stderr.strip().splitlines()[-1]}")
-            continue
-        seconds = json.loads(result.stdout.strip().splitlines()[-1])["fit_seconds"]
-        print(f"{name:<48} {seconds:6.1f} s for {args.epochs} epochs", flush=True)
+    timings = {name: [] for name in variants}
+    for round_number in range(1, args.repeats + 1):
+        for name, options in variants.items():
+            result = subprocess.run(
+                [sys.executable, "-c", TRAIN, json.dumps(options), str(args.epochs), str(ROOT)],
+                capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+            )
+            if result.returncode:
+                print(f"{name:<48} failed: {result.stderr.strip().splitlines()[-1]}")
+                continue
+            timings[name].append(json.loads(result.stdout.strip().splitlines()[-1])["fit_seconds"])
+            print(f"round {round_number}  {name:<48} {timings[name][-1]:6.1f} s for {args.epochs} epochs",
+                  flush=True)
+    if args.repeats > 1:
+        print(f"\nmedian of {args.repeats} rounds, {args.epochs} epochs:")
+        for name, seconds in timings.items():
+            if seconds:
+                print(f"{name:<48} {statistics.median(seconds):6.1f} s  "
+                      f"({', '.join(f'{s:.1f}' for s in seconds)})")
     return 0
 
 

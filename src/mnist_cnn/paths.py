@@ -82,6 +82,7 @@ class ProjectPaths:
                 artifact("tuning_trials", self.reports / "tuning_trials.csv", "07"),
                 artifact("tuned_model", self.models / f"{name}_cnn_tuned.keras", "07"),
                 artifact("tuned_model_card", self.models / f"{name}_cnn_tuned.md", "07"),
+                artifact("tuned_ensemble", self.models / f"{name}_cnn_tuned_ensemble.keras", "07"),
             )
         }
 

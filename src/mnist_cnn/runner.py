@@ -78,7 +78,7 @@ def report(dataset: str) -> str:
             f"test accuracy ({paths.dataset.title}): {metrics['test_accuracy']:.2%} "
             f"({metrics['test_errors']} errors in {metrics['test_images']:,} test images)"
         )
-    for key in ("final_model", "tuned_model"):
+    for key in ("final_model", "tuned_model", "tuned_ensemble"):
         if paths[key].path.is_file():
             lines.append(f"{key.replace('_', ' ')}: {paths.relative(paths[key])}")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -17,6 +18,15 @@ from mnist_cnn.datasets import IDX_FILES, DatasetInfo
 from mnist_cnn.paths import ProjectPaths
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def real_folder(env_var: str, default: Path) -> Path:
+    """Where a real data set's IDX files are: the folder `env_var` names, else `default`."""
+    named = os.environ.get(env_var)
+    return Path(named) if named else default
+
+
+REAL_MNIST = real_folder("MNIST_DATA_DIR", PROJECT_ROOT.parent / "shared" / "mnist")
 
 ENV_VARS = ("MNIST_DATA_DIR", "FASHION_MNIST_DATA_DIR", "MNIST_CNN_DATASET", "MNIST_CNN_ROOT")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
@@ -14,25 +13,21 @@ mnist_cnn.import_tensorflow_quietly()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import REAL_MNIST  # noqa: E402
 
-from mnist_cnn.augment import RandomAffine, affine_matrices  # noqa: E402
+from mnist_cnn.augment import RandomAffine, affine_warp  # noqa: E402
 from mnist_cnn.data import load_idx_folder  # noqa: E402
 from mnist_cnn.datasets import MNIST  # noqa: E402
 from mnist_cnn.handoff import load_keras_model  # noqa: E402
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-MNIST_COPIES = [Path(os.environ["MNIST_DATA_DIR"])] if "MNIST_DATA_DIR" in os.environ else []
-MNIST_COPIES += [PROJECT_ROOT / "data" / "raw" / "mnist", PROJECT_ROOT.parent / "shared" / "mnist"]
 
 
 @pytest.fixture(scope="module")
 def digits():
     """The first 64 real MNIST test digits, scaled to 0..1, shape (64, 28, 28, 1)."""
-    for folder in MNIST_COPIES:
-        if folder.is_dir():
-            raw = load_idx_folder(folder, MNIST)
-            return (raw.x_test[:64].astype("float32") / 255)[..., None]
-    pytest.skip("no MNIST copy: run `make data` (or set MNIST_DATA_DIR)")
+    if REAL_MNIST.is_dir():
+        raw = load_idx_folder(REAL_MNIST, MNIST)
+        return (raw.x_test[:64].astype("float32") / 255)[..., None]
+    pytest.skip(f"no MNIST copy at {REAL_MNIST} (set MNIST_DATA_DIR)")
 
 
 def one_bright_pixel(row=10, column=12, size=28):
@@ -42,13 +37,11 @@ def one_bright_pixel(row=10, column=12, size=28):
 
 
 def warp(images, angle=0.0, scale=1.0, shift_x=0.0, shift_y=0.0):
-    size = images.shape[1]
-    transform = affine_matrices(np.array([angle], "float32"), np.array([scale], "float32"),
-                                np.array([shift_x], "float32"), np.array([shift_y], "float32"),
-                                size, size)
-    warped = keras.ops.image.affine_transform(images, transform, interpolation="bilinear",
-                                              fill_mode="constant", data_format="channels_last")
-    return keras.ops.convert_to_numpy(warped)
+    def one(value):
+        return np.array([value], "float32")
+
+    return keras.ops.convert_to_numpy(
+        affine_warp(images, one(angle), one(scale), one(shift_x), one(shift_y)))
 
 
 def bright_position(image):

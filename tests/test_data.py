@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import PROJECT_ROOT, dataset_for, tiny_arrays, write_idx_folder
+from conftest import REAL_MNIST, dataset_for, real_folder, tiny_arrays, write_idx_folder
 
 import mnist_cnn.datasets
 from mnist_cnn.data import (
@@ -30,12 +29,6 @@ TRAIN_LABELS = "train-labels-idx1-ubyte"
 FIX = "copy or download it again"
 
 
-def real_folder(env_var: str, default: Path) -> Path:
-    named = os.environ.get(env_var)
-    return Path(named) if named else default
-
-
-REAL_MNIST = real_folder("MNIST_DATA_DIR", PROJECT_ROOT.parent / "shared" / "mnist")
 REAL_FASHION = real_folder("FASHION_MNIST_DATA_DIR", Path("/usr/share/datasets/fashion-mnist"))
 
 

@@ -35,6 +35,16 @@ def affine_matrices(angle, scale, shift_x, shift_y, height: int, width: int):
     return ops.stack([cos, -sin, offset_x, sin, cos, offset_y, zeros, zeros], axis=1)
 
 
+def affine_warp(images, angle, scale, shift_x, shift_y):
+    """`images` (batch, height, width, channels) warped by `affine_matrices`, resampled once
+    (bilinear); points from outside the image are 0."""
+    height, width = images.shape[1], images.shape[2]
+    transform = affine_matrices(angle, scale, shift_x, shift_y, height, width)
+    return ops.image.affine_transform(images, transform, interpolation="bilinear",
+                                      fill_mode="constant", fill_value=0,
+                                      data_format="channels_last")
+
+
 @keras.saving.register_keras_serializable(package="mnist_cnn")
 class RandomAffine(keras.layers.Layer):
     """Randomly rotate (up to +-`degrees`), zoom (by up to +-`zoom`, a fraction) and shift (by
@@ -51,7 +61,6 @@ class RandomAffine(keras.layers.Layer):
             )
         self.degrees, self.shift, self.zoom, self.seed = degrees, shift, zoom, seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_masking = True
 
     def call(self, images, training=None):
         if not training:
@@ -65,10 +74,7 @@ class RandomAffine(keras.layers.Layer):
         angle = uniform(self.degrees * math.pi / 180)
         scale = 1 + uniform(self.zoom)
         shift_x, shift_y = uniform(self.shift) * width, uniform(self.shift) * height
-        transform = affine_matrices(angle, scale, shift_x, shift_y, height, width)
-        return ops.image.affine_transform(images, transform, interpolation="bilinear",
-                                          fill_mode="constant", fill_value=0,
-                                          data_format="channels_last")
+        return affine_warp(images, angle, scale, shift_x, shift_y)
 
     def compute_output_shape(self, input_shape):
         return input_shape

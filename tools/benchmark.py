@@ -5,9 +5,11 @@ What it measures, and how:
   copy of the project under build/bench/ (the real data/, models/ and reports/ are untouched);
   from those runs: the wall time of each notebook, the default 5-epoch fit() time that
   notebook 03 records, and the test accuracy that notebook 04 writes;
-- the plain reference: the same untrained model and the same data, trained by a bare Keras
-  fit() with default settings (Adam at 0.001, validation_split=0.1, no project code), in a
-  fresh process per run, once with TensorFlow's deterministic ops and once without;
+- the plain reference: the same untrained model (its weights loaded into Keras's own layers:
+  keras.layers.BatchNormalization in place of the series' fused one) and the same data,
+  trained by a bare Keras fit() with default settings (Adam at 0.001, validation_split=0.1,
+  no project code), in a fresh process per run, once with TensorFlow's deterministic ops and
+  once without;
 - inference with the final model: images per second on the 10,000 test images in batches
   (the model called through tf.function; the best of five batch sizes, and model.predict for
   comparison), and the latency of one image, median of 100 calls (tf.function and eager);
@@ -96,7 +98,10 @@ x_train = (raw.x_train.astype("float32") / 255)[..., None]
 x_test = (raw.x_test.astype("float32") / 255)[..., None]
 y_train = keras.utils.to_categorical(raw.y_train, 10)
 y_test = keras.utils.to_categorical(raw.y_test, 10)
-model = keras.saving.load_model(model_file, compile=False)
+model = keras.saving.load_model(  # Keras's own BatchNormalization in place of the series' fused one
+    model_file, compile=False,
+    custom_objects={"mnist_cnn>BatchNormalization": keras.layers.BatchNormalization})
+assert not any(type(layer).__module__.startswith("mnist_cnn") for layer in model.layers)
 model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
 start = time.perf_counter()
 model.fit(x_train, y_train, epochs=5, batch_size=64, validation_split=0.1, verbose=0)

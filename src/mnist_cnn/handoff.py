@@ -288,11 +288,12 @@ def load_keras_model(
 
     Safe mode refuses to run Python code stored in the file (lambda layers), so loading a
     model from elsewhere cannot run someone else's code. The series' own layers (the
-    augmentation of notebook 07) are registered with Keras first, so models using them load.
+    fused batch normalization of notebook 02, the augmentation of notebook 07) are registered
+    with Keras first, so models using them load.
     """
     import keras
 
-    from . import augment  # noqa: F401  (registers RandomAffine with Keras)
+    from . import augment, normalization  # noqa: F401  (registers the series' layers with Keras)
 
     path = Path(path)
     name = path.name

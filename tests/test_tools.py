@@ -86,3 +86,34 @@ def test_tensorflow_imports_without_start_up_noise():
                             env=env, check=True)
     assert result.stdout.strip().startswith("3.")
     assert result.stderr == ""
+
+
+@needs_mnist
+def test_benchmark_serves_a_model_with_the_series_layers(tmp_path):
+    """tools/benchmark.py times inference in a fresh process: it must load a model that uses
+    the series' fused BatchNormalization (it once failed there, after 20 minutes of training)."""
+    import importlib.util
+
+    import keras
+    import numpy as np
+
+    from mnist_cnn.data import load_idx_folder
+    from mnist_cnn.datasets import MNIST
+    from mnist_cnn.normalization import BatchNormalization
+
+    spec = importlib.util.spec_from_file_location(
+        "benchmark", Path(__file__).resolve().parents[1] / "tools" / "benchmark.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+
+    raw = load_idx_folder(SHARED_MNIST, MNIST)
+    np.savez(tmp_path / "mnist.npz", x_test=(raw.x_test[:500].astype("float32") / 255)[..., None])
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, use_bias=False),
+                              BatchNormalization(), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.save(tmp_path / "model.keras")
+
+    figures = benchmark.inference(tmp_path / "model.keras", tmp_path / "mnist.npz")
+    assert set(figures) >= {"inference_images_per_second", "predict_images_per_second",
+                            "single_image_latency_ms", "single_image_eager_latency_ms"}
+    assert all(value > 0 for value in figures.values() if isinstance(value, float))

@@ -126,6 +126,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 from mnist_cnn.versions import import_tensorflow_quietly
 import_tensorflow_quietly()
 import keras, numpy as np, tensorflow as tf
+import mnist_cnn.normalization  # registers the series' BatchNormalization, which the model uses
 model = keras.saving.load_model(sys.argv[1], safe_mode=True)
 x_test = np.load(sys.argv[2])["x_test"]
 

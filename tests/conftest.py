@@ -28,6 +28,17 @@ def real_folder(env_var: str, default: Path) -> Path:
 
 REAL_MNIST = real_folder("MNIST_DATA_DIR", PROJECT_ROOT.parent / "shared" / "mnist")
 
+
+@pytest.fixture(scope="session")
+def real_digits() -> np.ndarray:
+    """The first 64 real MNIST test digits, scaled to 0..1, shape (64, 28, 28, 1), float32."""
+    if not REAL_MNIST.is_dir():
+        pytest.skip(f"no MNIST copy at {REAL_MNIST} (set MNIST_DATA_DIR)")
+    from mnist_cnn.data import load_idx_folder
+
+    raw = load_idx_folder(REAL_MNIST, mnist_cnn.datasets.MNIST)
+    return (raw.x_test[:64].astype("float32") / 255)[..., None]
+
 ENV_VARS = ("MNIST_DATA_DIR", "FASHION_MNIST_DATA_DIR", "MNIST_CNN_DATASET", "MNIST_CNN_ROOT")
 
 N_TRAIN, N_TEST = 12, 5

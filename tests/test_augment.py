@@ -13,21 +13,9 @@ mnist_cnn.import_tensorflow_quietly()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from conftest import REAL_MNIST  # noqa: E402
 
 from mnist_cnn.augment import RandomAffine, affine_warp  # noqa: E402
-from mnist_cnn.data import load_idx_folder  # noqa: E402
-from mnist_cnn.datasets import MNIST  # noqa: E402
 from mnist_cnn.handoff import load_keras_model  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def digits():
-    """The first 64 real MNIST test digits, scaled to 0..1, shape (64, 28, 28, 1)."""
-    if REAL_MNIST.is_dir():
-        raw = load_idx_folder(REAL_MNIST, MNIST)
-        return (raw.x_test[:64].astype("float32") / 255)[..., None]
-    pytest.skip(f"no MNIST copy at {REAL_MNIST} (set MNIST_DATA_DIR)")
 
 
 def one_bright_pixel(row=10, column=12, size=28):
@@ -48,8 +36,8 @@ def bright_position(image):
     return tuple(int(i) for i in np.unravel_index(np.argmax(image[0, ..., 0]), image.shape[1:3]))
 
 
-def test_identity_transform_leaves_the_image_unchanged(digits):
-    np.testing.assert_allclose(warp(digits[:4]), digits[:4], atol=1e-6)
+def test_identity_transform_leaves_the_image_unchanged(real_digits):
+    np.testing.assert_allclose(warp(real_digits[:4]), real_digits[:4], atol=1e-6)
 
 
 def test_a_shift_moves_the_content_by_that_many_pixels():
@@ -66,22 +54,22 @@ def test_a_quarter_turn_rotates_about_the_centre():
     assert turned.sum() == pytest.approx(1.0, abs=1e-4)
 
 
-def test_a_zoom_scales_distances_from_the_centre(digits):
-    image = digits[:1]
+def test_a_zoom_scales_distances_from_the_centre(real_digits):
+    image = real_digits[:1]
     ink_rows = np.nonzero(image[0, ..., 0].max(axis=1) > 0.5)[0]
     zoomed = warp(image, scale=1.2)
     zoomed_rows = np.nonzero(zoomed[0, ..., 0].max(axis=1) > 0.5)[0]
     assert np.ptp(zoomed_rows) > np.ptp(ink_rows)
 
 
-def test_inference_passes_images_through(digits):
+def test_inference_passes_images_through(real_digits):
     layer = RandomAffine(seed=1)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(digits[:8], training=False)),
-                                  digits[:8])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(real_digits[:8], training=False)),
+                                  real_digits[:8])
 
 
-def test_training_warps_each_image_differently_and_keeps_the_digit(digits):
-    images = digits[:32]
+def test_training_warps_each_image_differently_and_keeps_the_digit(real_digits):
+    images = real_digits[:32]
     warped = keras.ops.convert_to_numpy(RandomAffine(10, 0.1, 0.1, seed=1)(images, training=True))
     assert warped.shape == images.shape and warped.dtype == images.dtype
     assert warped.min() >= 0.0 and warped.max() <= 1.0 + 1e-6
@@ -93,9 +81,9 @@ def test_training_warps_each_image_differently_and_keeps_the_digit(digits):
     assert ((ink_ratio > 1 / 1.25) & (ink_ratio < 1.25)).all(), ink_ratio
 
 
-def test_the_same_seed_gives_the_same_warps(digits):
-    first = RandomAffine(seed=7)(digits[:4], training=True)
-    second = RandomAffine(seed=7)(digits[:4], training=True)
+def test_the_same_seed_gives_the_same_warps(real_digits):
+    first = RandomAffine(seed=7)(real_digits[:4], training=True)
+    second = RandomAffine(seed=7)(real_digits[:4], training=True)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(first),
                                   keras.ops.convert_to_numpy(second))
 
@@ -106,7 +94,7 @@ def test_impossible_ranges_are_refused(settings):
         RandomAffine(**settings)
 
 
-def test_a_model_with_the_layer_saves_and_loads_in_safe_mode(tmp_path, digits):
+def test_a_model_with_the_layer_saves_and_loads_in_safe_mode(tmp_path, real_digits):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
         keras.Input((28, 28, 1)),
@@ -119,5 +107,6 @@ def test_a_model_with_the_layer_saves_and_loads_in_safe_mode(tmp_path, digits):
     loaded = load_keras_model(path)
     assert isinstance(loaded.get_layer("augment"), RandomAffine)
     assert loaded.get_layer("augment").get_config()["degrees"] == 8
-    np.testing.assert_allclose(loaded(digits[:4], training=False), model(digits[:4], training=False),
+    images = real_digits[:4]
+    np.testing.assert_allclose(loaded(images, training=False), model(images, training=False),
                                atol=1e-6)

@@ -16,25 +16,18 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from conftest import REAL_MNIST  # noqa: E402
 
-from mnist_cnn.data import load_idx_folder  # noqa: E402
-from mnist_cnn.datasets import MNIST  # noqa: E402
 from mnist_cnn.handoff import load_keras_model  # noqa: E402
 from mnist_cnn.normalization import REGISTERED_NAME  # noqa: E402
 from mnist_cnn.normalization import BatchNormalization as FusedBatchNormalization  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def feature_maps():
+def feature_maps(real_digits):
     """What a first convolution makes of 64 real MNIST digits: (64, 28, 28, 8), float32."""
-    if not REAL_MNIST.is_dir():
-        pytest.skip(f"no MNIST copy at {REAL_MNIST} (set MNIST_DATA_DIR)")
-    raw = load_idx_folder(REAL_MNIST, MNIST)
-    digits = (raw.x_train[:64].astype("float32") / 255)[..., None]
     keras.utils.set_random_seed(0)
     conv = keras.layers.Conv2D(8, 3, padding="same")
-    return keras.ops.convert_to_numpy(conv(digits))
+    return keras.ops.convert_to_numpy(conv(real_digits))
 
 
 def twin_layers(shape, **options):

@@ -88,8 +88,7 @@ def test_tensorflow_imports_without_start_up_noise():
     assert result.stderr == ""
 
 
-@needs_mnist
-def test_benchmark_serves_a_model_with_the_series_layers(tmp_path):
+def test_benchmark_serves_a_model_with_the_series_layers(tmp_path, real_digits):
     """tools/benchmark.py times inference in a fresh process: it must load a model that uses
     the series' fused BatchNormalization (it once failed there, after 20 minutes of training)."""
     import importlib.util
@@ -97,8 +96,6 @@ def test_benchmark_serves_a_model_with_the_series_layers(tmp_path):
     import keras
     import numpy as np
 
-    from mnist_cnn.data import load_idx_folder
-    from mnist_cnn.datasets import MNIST
     from mnist_cnn.normalization import BatchNormalization
 
     spec = importlib.util.spec_from_file_location(
@@ -106,8 +103,7 @@ def test_benchmark_serves_a_model_with_the_series_layers(tmp_path):
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
 
-    raw = load_idx_folder(SHARED_MNIST, MNIST)
-    np.savez(tmp_path / "mnist.npz", x_test=(raw.x_test[:500].astype("float32") / 255)[..., None])
+    np.savez(tmp_path / "mnist.npz", x_test=real_digits)
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, use_bias=False),
                               BatchNormalization(), keras.layers.Flatten(),
                               keras.layers.Dense(10, activation="softmax")])

@@ -1,4 +1,4 @@
-"""RandomAffine: the one-resampling augmentation of notebook 07."""
+"""RandomAffine and FixedAffine: the warps of notebook 07 (training augmentation, test-time views)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from mnist_cnn.augment import RandomAffine, affine_warp  # noqa: E402
+from mnist_cnn.augment import FixedAffine, RandomAffine, affine_warp  # noqa: E402
 from mnist_cnn.handoff import load_keras_model  # noqa: E402
 
 
@@ -110,3 +110,67 @@ def test_a_model_with_the_layer_saves_and_loads_in_safe_mode(tmp_path, real_digi
     images = real_digits[:4]
     np.testing.assert_allclose(loaded(images, training=False), model(images, training=False),
                                atol=1e-6)
+
+
+def fixed(images, **warp_settings):
+    return keras.ops.convert_to_numpy(FixedAffine(**warp_settings)(images))
+
+
+def test_fixed_affine_without_settings_is_the_identity(real_digits):
+    np.testing.assert_allclose(fixed(real_digits[:4]), real_digits[:4], atol=1e-6)
+
+
+def test_fixed_affine_shifts_right_and_down_by_pixels():
+    moved = fixed(one_bright_pixel(row=10, column=12), shift_x=2, shift_y=3)
+    assert bright_position(moved) == (13, 14)
+
+
+def test_fixed_affine_positive_degrees_turn_counter_clockwise_on_screen():
+    # A pixel straight above the centre (13.5, 13.5) goes to its left on a quarter turn.
+    turned = fixed(one_bright_pixel(row=3, column=14), degrees=90)
+    row, column = bright_position(turned)
+    assert abs(row - 13.5) <= 1 and column < 6
+
+
+def test_fixed_affine_scale_above_one_draws_the_digit_larger(real_digits):
+    image = real_digits[:1]
+    larger = fixed(image, scale=1.2)
+    smaller = fixed(image, scale=0.8)
+    ink = [(warped[0, ..., 0] > 0.5).sum() for warped in (smaller, image, larger)]
+    assert ink[0] < ink[1] < ink[2]
+
+
+def test_fixed_affine_warps_every_image_alike_in_training_and_at_inference(real_digits):
+    layer = FixedAffine(degrees=5, scale=1.05, shift_x=1, shift_y=-1)
+    images = real_digits[:8]
+    at_inference = keras.ops.convert_to_numpy(layer(images, training=False))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(images, training=True)),
+                                  at_inference)
+    np.testing.assert_allclose(at_inference[3:4], fixed(images[3:4], degrees=5, scale=1.05,
+                                                          shift_x=1, shift_y=-1), atol=1e-6)
+    assert np.abs(at_inference - images).max() > 0.1
+
+
+@pytest.mark.parametrize("settings", [{"degrees": 100}, {"scale": 0.0}, {"shift_x": 20}])
+def test_fixed_affine_refuses_warps_that_lose_the_digit(settings):
+    with pytest.raises(ValueError, match="FixedAffine is for small warps"):
+        FixedAffine(**settings)
+
+
+def test_a_model_averaging_fixed_views_saves_and_loads(tmp_path, real_digits):
+    # The shape of notebook 07's test-time augmentation: one network, several views, averaged.
+    keras.utils.set_random_seed(0)
+    network = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                                keras.layers.Dense(10, activation="softmax")], name="network")
+    images = keras.Input((28, 28, 1))
+    views = [images, FixedAffine(degrees=5, name="turn")(images),
+             FixedAffine(shift_x=1, name="right")(images)]
+    model = keras.Model(images, keras.layers.Average()([network(view) for view in views]))
+    path = tmp_path / "views.keras"
+    model.save(path)
+    loaded = load_keras_model(path)
+    assert loaded.get_layer("turn").get_config()["degrees"] == 5
+    batch = real_digits[:4]
+    expected = np.mean([keras.ops.convert_to_numpy(network(view)) for view in
+                        (batch, fixed(batch, degrees=5), fixed(batch, shift_x=1))], axis=0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(batch)), expected, atol=1e-6)

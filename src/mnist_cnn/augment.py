@@ -7,9 +7,13 @@ runs (notebook 07's tuned network, 15 epochs, seed 42) the three chained layers 
 test accuracy and this single warp 99.51%. `RandomAffine` draws a rotation, a zoom and a shift
 per image, composes them into one affine matrix and resamples once.
 
-The layer lives in the package, registered with Keras, so a saved model that contains it loads
-anywhere `mnist_cnn` is importable (`HandoffFiles.load_model` imports this module first).
-At inference (`training=False`) it returns its input unchanged.
+`FixedAffine` applies one given warp to every image, in training and at inference: notebook
+07 uses a few of them for test-time augmentation (the network sees each test digit as is and
+slightly rotated, shifted and zoomed, and its probabilities are averaged).
+
+The layers live in the package, registered with Keras, so a saved model that contains them
+loads anywhere `mnist_cnn` is importable (`HandoffFiles.load_model` imports this module first).
+At inference (`training=False`) `RandomAffine` returns its input unchanged.
 """
 
 from __future__ import annotations
@@ -82,3 +86,36 @@ class RandomAffine(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "degrees": self.degrees, "shift": self.shift,
                 "zoom": self.zoom, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="mnist_cnn")
+class FixedAffine(keras.layers.Layer):
+    """Warp every image the same way, in training and at inference: rotate by `degrees`
+    (positive turns the digit counter-clockwise as `plt.imshow` draws it), zoom by the factor `scale`
+    about the centre (1.1 draws the digit 10% larger), then shift by `shift_x` pixels to the
+    right and `shift_y` pixels down. One bilinear resampling; pixels from outside are 0."""
+
+    def __init__(self, degrees: float = 0.0, scale: float = 1.0, shift_x: float = 0.0,
+                 shift_y: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        if not -90 <= degrees <= 90 or not 0.5 <= scale <= 2 or max(abs(shift_x), abs(shift_y)) > 14:
+            raise ValueError(
+                "FixedAffine is for small warps that keep the digit in the frame: it needs "
+                "-90 <= degrees <= 90, 0.5 <= scale <= 2 and shifts of at most 14 pixels; got "
+                f"degrees={degrees}, scale={scale}, shift_x={shift_x}, shift_y={shift_y}."
+            )
+        self.degrees, self.scale, self.shift_x, self.shift_y = degrees, scale, shift_x, shift_y
+
+    def call(self, images):
+        def per_image(value):
+            return ops.full((ops.shape(images)[0],), value, dtype=images.dtype)
+
+        return affine_warp(images, per_image(self.degrees * math.pi / 180), per_image(self.scale),
+                           per_image(self.shift_x), per_image(self.shift_y))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "degrees": self.degrees, "scale": self.scale,
+                "shift_x": self.shift_x, "shift_y": self.shift_y}

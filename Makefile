@@ -60,7 +60,7 @@ integration: data  ## Rerun and reproducibility tests on the artifacts the noteb
 fashion: setup  ## Run the whole series (01-07) on Fashion-MNIST
 	$(BIN)/python -m mnist_cnn.runner --dataset fashion_mnist 01 02 03 04 05 06 07
 
-tune: data  ## Notebook 07 with the full search budget (about 54 minutes on 2 CPU cores)
+tune: data  ## Notebook 07 with the full search budget (about 60 minutes on 2 CPU cores)
 	MNIST_CNN_TUNING=full $(BIN)/python -m mnist_cnn.runner 07
 
 bench: data  ## Benchmark: training and inference speed, accuracy over seeds -> reports/benchmark.json

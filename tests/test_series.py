@@ -102,3 +102,28 @@ def test_a_stale_model_is_reported_not_used(paths, tmp_path, monkeypatch):
     assert "StaleArtifactError" in message
     assert "models/mnist_cnn_trained.keras is older than its input data/processed/mnist.npz" in message
     assert "rerun 03_compile_and_train.ipynb" in message
+
+
+def test_the_tuned_model_averages_its_network_over_its_test_time_views(paths):
+    """Notebook 07's saved model: the seed-42 network and the views chosen on validation."""
+    if not paths["tuned_model"].path.is_file():
+        pytest.skip("models/mnist_cnn_tuned.keras is missing: run notebook 07 first")
+    import numpy as np
+
+    from mnist_cnn.augment import FixedAffine
+    from mnist_cnn.handoff import load_keras_model
+
+    model = load_keras_model(paths["tuned_model"].path)
+    chosen_views = json.loads(sidecar_path(paths["tuned_model"].path).read_text())["params"][
+        "test_time_views"]
+    network = model.get_layer("mnist_cnn_tuned")
+    warps = [layer for layer in model.layers if isinstance(layer, FixedAffine)]
+    assert len(warps) == (0 if chosen_views == "none" else 8), chosen_views
+
+    with np.load(paths["processed"].path) as data:
+        images, labels = data["x_test"][:500], data["labels_test"][:500]
+    views = [images] + [np.asarray(warp(images)) for warp in warps]
+    expected = np.mean([np.asarray(network(view, training=False)) for view in views], axis=0)
+    probabilities = np.asarray(model(images, training=False))
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+    assert (probabilities.argmax(axis=1) == labels).mean() > 0.9

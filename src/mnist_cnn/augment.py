@@ -91,9 +91,9 @@ class RandomAffine(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="mnist_cnn")
 class FixedAffine(keras.layers.Layer):
     """Warp every image the same way, in training and at inference: rotate by `degrees`
-    (positive turns the digit counter-clockwise as `plt.imshow` draws it), zoom by the factor `scale`
-    about the centre (1.1 draws the digit 10% larger), then shift by `shift_x` pixels to the
-    right and `shift_y` pixels down. One bilinear resampling; pixels from outside are 0."""
+    (positive turns the digit counter-clockwise as `plt.imshow` draws it), zoom by the factor
+    `scale` about the centre (1.1 draws the digit 10% larger), then shift by `shift_x` pixels
+    to the right and `shift_y` pixels down. One bilinear resampling; pixels from outside are 0."""
 
     def __init__(self, degrees: float = 0.0, scale: float = 1.0, shift_x: float = 0.0,
                  shift_y: float = 0.0, **kwargs):

@@ -9,6 +9,7 @@ from .datasets import DATASETS, DatasetInfo, get_dataset
 from .errors import DataError, ImageError, MissingArtifactError, SeriesError, StaleArtifactError
 from .handoff import HandoffFiles, load_keras_model
 from .paths import NOTEBOOKS, ProjectPaths, find_project_root
+from .settings import SettingsError, apply_settings
 from .versions import import_tensorflow_quietly, library_versions
 
 __all__ = [
@@ -21,7 +22,9 @@ __all__ = [
     "MissingArtifactError",
     "ProjectPaths",
     "SeriesError",
+    "SettingsError",
     "StaleArtifactError",
+    "apply_settings",
     "find_project_root",
     "get_dataset",
     "import_tensorflow_quietly",

@@ -92,6 +92,43 @@ def test_dataframe_round_trip(project):
     assert frame["loss"].tolist() == [0.5, 0.25]
 
 
+def test_the_configuration_travels_along_the_chain(project):
+    files = HandoffFiles(project, "01", seed=42, settings={"DATASET": "mnist", "PIXEL_SCALE": 255.0})
+    files.save_arrays("processed", processed_arrays(), data_fingerprint=FINGERPRINT)
+    training = HandoffFiles(project, "03", seed=42, settings={"EPOCHS": 1})
+    training.load_arrays("processed")
+    training.save_dataframe("history", pd.DataFrame({"epoch": [1], "loss": [0.5]}))
+    meta = HandoffFiles(project, "04").read_meta("history")
+    assert meta["configuration"] == {"DATASET": "mnist", "PIXEL_SCALE": 255.0, "EPOCHS": 1}
+    assert meta["run_id"] == training.run_id and meta["run_id"].endswith(meta["run_id"][-4:])
+
+
+# ----- a rerun that failed ------------------------------------------------------------------------
+def test_a_rerun_that_wrote_nothing_is_reported_by_the_next_reader(project, capsys):
+    write_processed(project)
+    good = write_history(project)
+    assert HandoffFiles(project, "04").notices == []
+    HandoffFiles(project, "03", seed=42)  # 03 starts again ... and fails before it writes
+    reader = HandoffFiles(project, "04")
+    frame = reader.load_dataframe("history")
+    assert frame["loss"].tolist() == [0.5, 0.25]  # the last good file is still used
+    assert len(reader.notices) == 1
+    notice = reader.notices[0]
+    assert notice.startswith(f"Note: reports/history.csv is the last good file, written by {NB03} at")
+    assert f"(run {good.run_id})" in notice
+    assert "was started again at" in notice and "has not written it since" in notice
+    assert notice in capsys.readouterr().out
+
+
+def test_a_rerun_that_wrote_its_file_is_not_reported(project):
+    write_processed(project)
+    write_history(project)
+    write_history(project)  # 03 ran again and wrote the file again
+    reader = HandoffFiles(project, "04")
+    reader.load_dataframe("history")
+    assert reader.notices == []
+
+
 # ----- missing, damaged and foreign files -----------------------------------------------------
 def test_missing_artifact_names_the_notebook_to_run(project):
     with pytest.raises(MissingArtifactError) as info:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import pytest
 from mnist_cnn import runner
 from mnist_cnn.datasets import IDX_FILES
 from mnist_cnn.errors import DataError
+from mnist_cnn.handoff import sidecar_path
 from mnist_cnn.prepare_data import prepare
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "mnist"
@@ -53,18 +55,39 @@ def test_prepare_without_a_copy_says_the_download_will_be_used(root, tmp_path):
     assert "no offline copy" in message and "download it with Keras" in message
 
 
-def test_report_names_accuracy_and_model_path(root, monkeypatch):
+def write_with_sidecar(path: Path, text: str, written_at: dt.datetime) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    sidecar_path(path).write_text(json.dumps({"written_at": written_at.isoformat()}))
+
+
+def test_report_names_this_runs_accuracy_and_model_path(root, monkeypatch):
     monkeypatch.setenv("MNIST_CNN_ROOT", str(root))
-    (root / "reports").mkdir()
-    (root / "reports" / "metrics.json").write_text(
-        json.dumps({"test_accuracy": 0.9931, "test_errors": 69, "test_images": 10000})
-    )
-    (root / "models").mkdir()
-    (root / "models" / "mnist_cnn.keras").write_bytes(b"zip")
-    assert runner.report("mnist").splitlines() == [
-        "test accuracy (MNIST): 99.31% (69 errors in 10,000 test images)",
+    started = dt.datetime.now(dt.UTC)
+    metrics = {"test_accuracy": 0.9931, "test_errors": 69, "test_images": 10000, "changes": []}
+    write_with_sidecar(root / "reports" / "metrics.json", json.dumps(metrics), started)
+    write_with_sidecar(root / "models" / "mnist_cnn.keras", "zip", started)
+    assert runner.report("mnist", started).splitlines() == [
+        "test accuracy (MNIST, the default): 99.31% (69 errors in 10,000 test images)",
         "final model: models/mnist_cnn.keras",
     ]
+    metrics["changes"] = ["EPOCHS=1"]
+    write_with_sidecar(root / "reports" / "metrics.json", json.dumps(metrics), started)
+    assert runner.report("mnist", started).splitlines()[0] == (
+        "test accuracy (MNIST, an experiment: EPOCHS=1): 99.31% (69 errors in 10,000 test images)")
+
+
+def test_report_never_shows_an_earlier_runs_results(root, monkeypatch):
+    """Files written before this run started are not this run's results: say there are none."""
+    monkeypatch.setenv("MNIST_CNN_ROOT", str(root))
+    earlier = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    write_with_sidecar(root / "reports" / "metrics.json", json.dumps(
+        {"test_accuracy": 0.9931, "test_errors": 69, "test_images": 10000}), earlier)
+    write_with_sidecar(root / "models" / "mnist_cnn.keras", "zip", earlier)
+    started = dt.datetime.now(dt.UTC)
+    assert runner.report("mnist", started, ["03", "04"]).splitlines() == [
+        "test accuracy (MNIST): none from this run (notebook 04 did not run to the end)"]
+    assert runner.report("mnist", started, ["01", "02"]) == ""
 
 
 def test_runner_rejects_unknown_notebook_numbers(capsys):

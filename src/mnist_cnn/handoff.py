@@ -1,10 +1,20 @@
 """Hand-off files between notebooks: written atomically, recorded, and checked when read.
 
-Every artifact gets a small sidecar, `<file>.meta.json`, that records which notebook wrote it,
-from which data (a fingerprint of the verified raw files), with which seed, library versions
-and hyperparameters, the SHA-256 of the file itself, and a content id of every input it was
-made from. Reading an artifact checks all of that, so a reader is told to rerun a notebook
-instead of silently using a damaged, foreign or out-of-date file.
+Every artifact gets a small sidecar, `<file>.meta.json`, that records which notebook wrote it
+and in which run, from which data (a fingerprint of the verified raw files), with which seed,
+library versions and hyperparameters, the SHA-256 of the file itself, and a content id of every
+input it was made from. Reading an artifact checks all of that, so a reader is told to rerun a
+notebook instead of silently using a damaged, foreign or out-of-date file.
+
+Each notebook run also leaves a marker, `build/runs/<dataset>/<notebook>.json`, when it starts.
+If the notebook that writes a file was started again after it last wrote that file, that run
+failed (or was interrupted, or is still running): a later notebook reading the file says it is
+using the last good file and which run made it.
+
+The *configuration* of an artifact is everything that shaped it: the settings (hyperparameters)
+of the notebook that wrote it, those of its inputs, and the signature of the model it holds or
+was made from (`experiments.model_signature`). It is recorded in the sidecar and passed along
+the chain like the inputs, so notebook 04 knows every hyperparameter of the model it evaluates.
 """
 
 from __future__ import annotations
@@ -25,6 +35,17 @@ import numpy as np
 from .errors import MissingArtifactError, StaleArtifactError
 from .paths import NOTEBOOKS, Artifact, ProjectPaths
 from .versions import library_versions
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _local_time(stamp: str | None) -> str:
+    if not stamp:
+        return "an unknown time"
+    moment = dt.datetime.fromisoformat(stamp).astimezone()
+    return f"{moment:%Y-%m-%d %H:%M:%S}"
 
 SIDECAR_SUFFIX = ".meta.json"
 
@@ -107,14 +128,40 @@ class HandoffFiles:
     through it afterwards, so the chain from raw data to final model is recorded by itself.
     """
 
-    def __init__(self, paths: ProjectPaths, notebook: str, seed: int | None = None):
+    def __init__(
+        self,
+        paths: ProjectPaths,
+        notebook: str,
+        seed: int | None = None,
+        settings: dict[str, Any] | None = None,
+        quiet: bool = False,
+    ):
+        from .experiments import new_run_id
+
         if notebook not in NOTEBOOKS:
             raise ValueError(f"notebook must be one of {sorted(NOTEBOOKS)}, not {notebook!r}")
         self.paths = paths
         self.notebook = NOTEBOOKS[notebook]
         self.seed = seed
+        self.settings = dict(settings or {})
+        self.quiet = quiet
         self.inputs: dict[str, str] = {}
+        self.upstream_configuration: dict[str, Any] = {}
+        self.signature: dict[str, Any] = {}
         self.data_fingerprint: str | None = None
+        self.notices: list[str] = []
+        self.run_id = new_run_id(notebook)
+        self.started_at = _now()
+        write_text_atomically(
+            self.paths.run_marker(self.notebook),
+            json.dumps({"run_id": self.run_id, "started_at": self.started_at}),
+        )
+
+    @property
+    def configuration(self) -> dict[str, Any]:
+        """Everything that shaped what this notebook writes: its inputs' configuration, its
+        own settings, and the signature of the last model it saved."""
+        return {**self.upstream_configuration, **self.settings, **self.signature}
 
     # ----- checking -------------------------------------------------------------------------
     def _rel(self, artifact: Artifact) -> str:
@@ -166,7 +213,32 @@ class HandoffFiles:
                     f"{rel} is older than its input {self._rel(source)}, which was rewritten "
                     f"with other content since: rerun {maker} (and the notebooks after it)."
                 )
+        self._notice_failed_rerun(artifact, meta)
         return meta
+
+    def _notice_failed_rerun(self, artifact: Artifact, meta: dict[str, Any]) -> None:
+        """Say so when the writer of `artifact` started again after writing it, and wrote nothing."""
+        if artifact.notebook == self.notebook:
+            return  # a notebook reading its own earlier output
+        try:
+            marker = json.loads(self.paths.run_marker(artifact.notebook).read_text("utf-8"))
+            started = dt.datetime.fromisoformat(marker["started_at"])
+            written = dt.datetime.fromisoformat(meta["written_at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        if marker.get("run_id") == meta.get("run_id") or started <= written:
+            return
+        made_by = f"run {meta['run_id']}" if meta.get("run_id") else "an earlier run"
+        notice = (
+            f"Note: {self._rel(artifact)} is the last good file, written by {artifact.notebook} "
+            f"at {_local_time(meta['written_at'])} ({made_by}). {artifact.notebook} was started "
+            f"again at {_local_time(marker['started_at'])} and has not written it since: that run "
+            f"failed, was interrupted or has not finished. What follows uses the older file."
+        )
+        if notice not in self.notices:
+            self.notices.append(notice)
+            if not self.quiet:
+                print(notice)
 
     @staticmethod
     def _current_content_id(artifact: Artifact) -> str | None:
@@ -179,6 +251,9 @@ class HandoffFiles:
     def _accept(self, key: str, meta: dict[str, Any]) -> None:
         self.inputs[key] = meta["content_id"]
         self.data_fingerprint = meta.get("data_fingerprint")
+        configuration = meta.get("configuration")
+        if isinstance(configuration, dict):
+            self.upstream_configuration.update(configuration)
 
     # ----- writing --------------------------------------------------------------------------
     def _write(
@@ -207,9 +282,11 @@ class HandoffFiles:
                 "content_id": content_id or file_id,
                 "inputs": dict(self.inputs),
                 "seed": self.seed,
+                "run_id": self.run_id,
+                "configuration": self.configuration,
                 "params": params or {},
                 "versions": library_versions(),
-                "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "written_at": _now(),
             }
             # Sidecar first, file last: until both are in place the pair reads as stale.
             write_text_atomically(sidecar_path(artifact.path), json.dumps(meta, indent=2))
@@ -231,7 +308,10 @@ class HandoffFiles:
         return self._write(key, write, arrays_content_id(arrays), params, data_fingerprint)
 
     def save_model(self, key: str, model: Any, params: dict[str, Any] | None = None) -> Path:
-        """Save a Keras model in the native .keras format."""
+        """Save a Keras model in the native .keras format; its signature joins the configuration."""
+        from .experiments import model_signature
+
+        self.signature = model_signature(model)
         return self._write(key, model.save, model_content_id(model), params)
 
     def save_dataframe(self, key: str, frame: Any, params: dict[str, Any] | None = None) -> Path:

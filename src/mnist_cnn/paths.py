@@ -9,6 +9,7 @@ from pathlib import Path
 from .datasets import DatasetInfo, get_dataset
 
 ROOT_ENV_VAR = "MNIST_CNN_ROOT"
+LOG_ENV_VAR = "MNIST_CNN_EXPERIMENT_LOG"  # another experiment log (the runner's --inplace uses it)
 
 NOTEBOOKS = {
     "01": "01_load_and_preprocess_data.ipynb",
@@ -64,6 +65,11 @@ class ProjectPaths:
         self.models = self.root / "models"
         self.reports = self.root / "reports" if name == "mnist" else self.root / "reports" / name
         self.figures = self.reports / "figures"
+        self.runs = self.root / "build" / "runs" / name
+        # One log for every data set: each record names its data set.
+        self.experiment_log = Path(
+            os.environ.get(LOG_ENV_VAR) or self.root / "reports" / "experiments.jsonl"
+        )
 
         def artifact(key: str, path: Path, notebook: str) -> Artifact:
             return Artifact(key, path, NOTEBOOKS[notebook])
@@ -85,6 +91,10 @@ class ProjectPaths:
                 artifact("tuned_ensemble", self.models / f"{name}_cnn_tuned_ensemble.keras", "07"),
             )
         }
+
+    def run_marker(self, notebook: str) -> Path:
+        """Where a run of `notebook` (its file name) records that it started."""
+        return self.runs / f"{Path(notebook).stem}.json"
 
     def __getitem__(self, key: str) -> Artifact:
         return self.artifacts[key]

@@ -121,3 +121,41 @@ def plot_confidence(confidence: np.ndarray, correct: np.ndarray) -> plt.Figure:
     axis.legend(loc="upper left")
     figure.tight_layout()
     return figure
+
+
+def plot_runs(runs: Sequence[dict], reference=None, current_run_id: str | None = None,
+              most: int = 8) -> plt.Figure:
+    """Validation loss and accuracy per epoch of several training runs, over the default's band.
+
+    `runs` are records of the experiment log; the default's reference (mean ± std over seeds,
+    per epoch) is drawn as a grey band, the current run as a thick line, earlier runs thin.
+    Only the `most` latest runs are drawn, so the legend stays readable.
+    """
+    shown = list(runs)[-most:]
+    figure, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    for axis, metric, label in ((axes[0], "val_loss", "validation loss (lower is better)"),
+                                (axes[1], "val_accuracy", "validation accuracy (higher is better)")):
+        if reference is not None:
+            mean = np.asarray(reference.history_mean[metric])
+            std = np.asarray(reference.history_std[metric])
+            epochs = np.arange(1, len(mean) + 1)
+            axis.fill_between(epochs, mean - 2 * std, mean + 2 * std, color="0.8",
+                              label="default: mean ± 2 std over seeds")
+            axis.plot(epochs, mean, color="0.4", linestyle="--", label="default: mean")
+        for run in shown:
+            values = run["history"][metric]
+            current = run["run_id"] == current_run_id
+            name = ", ".join(run.get("changes", [])) or "default"
+            axis.plot(np.arange(1, len(values) + 1), values, marker="o",
+                      linewidth=3 if current else 1.2, markersize=6 if current else 3,
+                      label=f"{name} (seed {run.get('seed')})" + (" - this run" if current else ""))
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(label)
+        axis.xaxis.get_major_locator().set_params(integer=True)
+    axes[0].set_title("Validation loss per epoch")
+    axes[1].set_title("Validation accuracy per epoch")
+    handles, labels = axes[1].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=10, frameon=False,
+                  bbox_to_anchor=(0.5, -0.02 - 0.045 * ((len(labels) + 1) // 2)))
+    figure.tight_layout()
+    return figure

@@ -5,12 +5,17 @@
     python -m mnist_cnn.runner --inplace 01 02      # refresh the stored outputs (maintainers)
 
 Executed copies go to build/executed/<dataset>/, so running the series never changes the
-committed notebooks unless --inplace is given.
+committed notebooks unless --inplace is given. With --inplace the notebooks log their training
+runs into a fresh log under build/, so the stored notebook 04 shows no earlier runs.
+
+The summary at the end shows what *this* run produced, never a file left by an earlier one:
+if a notebook failed, it says which results are missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -18,7 +23,8 @@ import time
 from pathlib import Path
 
 from .datasets import DATASET_ENV_VAR, get_dataset
-from .paths import NOTEBOOKS, ProjectPaths
+from .handoff import sidecar_path
+from .paths import LOG_ENV_VAR, NOTEBOOKS, ProjectPaths
 
 SERIES = ("01", "02", "03", "04", "05", "06")
 
@@ -55,6 +61,10 @@ def run_series(
     """Execute the numbered notebooks in order for `dataset`; stop at the first failure."""
     os.environ[DATASET_ENV_VAR] = get_dataset(dataset).name
     paths = ProjectPaths(dataset)
+    if inplace:  # the stored notebooks must not show the maintainer's earlier runs
+        fresh_log = paths.root / "build" / "stored-run" / "experiments.jsonl"
+        fresh_log.unlink(missing_ok=True)
+        os.environ[LOG_ENV_VAR] = str(fresh_log)
     timings = {}
     for number in numbers:
         notebook = paths.notebooks / NOTEBOOKS[number]
@@ -67,19 +77,33 @@ def run_series(
     return timings
 
 
-def report(dataset: str) -> str:
-    """The lines `make run` ends with: test accuracy and where the final model is."""
+def written_since(path: Path, since: dt.datetime) -> bool:
+    """Whether `path` was written (as its sidecar records) at or after `since`."""
+    try:
+        meta = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+        return path.is_file() and dt.datetime.fromisoformat(meta["written_at"]) >= since
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def report(dataset: str, since: dt.datetime, numbers: list[str] | tuple[str, ...] = SERIES) -> str:
+    """The lines `make run` ends with: this run's test accuracy and models, or that there are none."""
     paths = ProjectPaths(dataset)
     lines = []
     metrics_file = paths["metrics"].path
-    if metrics_file.is_file():
+    if written_since(metrics_file, since):
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+        kind = ("the default" if not metrics.get("changes")
+                else "an experiment: " + ", ".join(metrics["changes"]))
         lines.append(
-            f"test accuracy ({paths.dataset.title}): {metrics['test_accuracy']:.2%} "
+            f"test accuracy ({paths.dataset.title}, {kind}): {metrics['test_accuracy']:.2%} "
             f"({metrics['test_errors']} errors in {metrics['test_images']:,} test images)"
         )
+    elif "04" in numbers:
+        lines.append(f"test accuracy ({paths.dataset.title}): none from this run "
+                     f"(notebook 04 did not run to the end)")
     for key in ("final_model", "tuned_model", "tuned_ensemble"):
-        if paths[key].path.is_file():
+        if written_since(paths[key].path, since):
             lines.append(f"{key.replace('_', ' ')}: {paths.relative(paths[key])}")
     return "\n".join(lines)
 
@@ -93,13 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [number for number in args.numbers if number not in NOTEBOOKS]
     if unknown:
         parser.error(f"unknown notebook numbers {unknown}; choose from {sorted(NOTEBOOKS)}")
+    started = dt.datetime.now(dt.UTC)
     try:
         timings = run_series(args.numbers, args.dataset, inplace=args.inplace)
     except Exception as error:  # nbclient's CellExecutionError carries the cell and message
         print(f"\nFAILED: {error}", file=sys.stderr)
+        print(f"\nResults of this run:\n{report(args.dataset, started, args.numbers) or 'none'}")
         return 1
     print(f"\n{len(timings)} notebooks in {sum(timings.values()):.0f} s")
-    print(report(args.dataset))
+    print(report(args.dataset, started, args.numbers))
     return 0
 
 

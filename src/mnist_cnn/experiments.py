@@ -1,0 +1,326 @@
+"""Experiments: is this run the default, how does it compare, and the log of every run.
+
+- `model_signature(model)`: what the code built, derived from the model itself (a checksum of
+  the layers' settings, the parameter count, the optimizer and its learning-rate schedule), so
+  that a change made in the code (`padding="valid"`, another layer) is seen as well as a
+  change of a named hyperparameter.
+- `compare_with_default(configuration, dataset)`: the default is the shipped value of every
+  hyperparameter, with the shipped code, on a data set, with any seed. The default's reference
+  result (mean and spread over seeds 42, 43, 44, measured by `make bench`) is the committed
+  file `default_reference.json` beside this module.
+- `ExperimentLog`: one JSON object per line, one line per training run, appended in a single
+  write and never rewritten; a damaged line (a write cut short) is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .settings import SHIPPED, names_of
+
+REFERENCE_FILE = Path(__file__).with_name("default_reference.json")
+NOT_COMPARED = ("DATASET", "SEED")  # the default is the default with any seed, per data set
+SIGNATURE_KEYS = ("architecture", "parameters", "optimizer")
+
+
+# ----- what the code built ----------------------------------------------------------------------
+def _schedule_text(learning_rate: Any) -> str:
+    import keras
+
+    if isinstance(learning_rate, keras.optimizers.schedules.CosineDecay):
+        config = learning_rate.get_config()
+        if not config.get("warmup_steps"):
+            start = config["initial_learning_rate"]
+            return (f"cosine decay from {start:g} to {start * config['alpha']:g} over "
+                    f"{config['decay_steps']:,} steps")
+    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        config = learning_rate.get_config()
+        config.pop("name", None)
+        settings = ", ".join(f"{key}={value}" for key, value in sorted(config.items()))
+        return f"{type(learning_rate).__name__}({settings})"
+    return f"constant {float(learning_rate):g}"
+
+
+def model_signature(model: Any) -> dict[str, Any]:
+    """The architecture (a checksum of every layer's class and settings, names left out),
+    the parameter count and, for a compiled model, its optimizer and learning-rate schedule."""
+    layers = []
+    for layer in model.layers:
+        config = {key: value for key, value in layer.get_config().items()
+                  if key not in ("name", "trainable", "dtype")}
+        layers.append([type(layer).__name__, config])
+    text = json.dumps(layers, sort_keys=True, default=str)
+    signature = {
+        "architecture": hashlib.sha256(text.encode()).hexdigest()[:16],
+        "parameters": int(model.count_params()),
+    }
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        learning_rate = getattr(optimizer, "_learning_rate", None)
+        if learning_rate is None:
+            learning_rate = optimizer.learning_rate
+        signature["optimizer"] = f"{type(optimizer).__name__}, learning rate {_schedule_text(learning_rate)}"
+    return signature
+
+
+# ----- the default and its reference result -------------------------------------------------------
+@dataclass(frozen=True)
+class Reference:
+    """The default configuration's results on one data set, over several seeds."""
+
+    dataset: str
+    configuration: dict[str, Any]
+    seeds: list[int]
+    val_accuracy: dict[str, Any]  # mean, std, per_seed
+    test_accuracy: dict[str, Any]
+    history_mean: dict[str, list[float]]  # per-epoch means of loss, accuracy, val_loss, ...
+    history_std: dict[str, list[float]]
+    fit_seconds: float
+    measured_on: str
+
+    def summary(self, metric: str) -> str:
+        stats = getattr(self, metric)
+        seeds = ", ".join(str(seed) for seed in self.seeds)
+        return f"{stats['mean']:.2%} ± {stats['std']:.2%} (seeds {seeds})"
+
+
+def load_references(path: Path = REFERENCE_FILE) -> dict[str, Reference]:
+    if not Path(path).is_file():
+        return {}
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {name: Reference(dataset=name, measured_on=data.get("measured_on", "?"), **entry)
+            for name, entry in data["datasets"].items()}
+
+
+def _same(a: Any, b: Any) -> bool:
+    a = tuple(a) if isinstance(a, list) else a
+    b = tuple(b) if isinstance(b, list) else b
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9)
+    return a == b
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        value = tuple(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        return f"{value:,}"
+    return repr(value) if not isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How one run's configuration stands against the default on its data set."""
+
+    dataset: str
+    differences: list[str]  # "FILTERS = (8, 16) (default (32, 64))", ...
+    reference: Reference | None
+    changed: dict[str, Any] = field(default_factory=dict)  # name -> this run's value
+    labels: list[str] = field(default_factory=list)  # short: "FILTERS=(8, 16)", ...
+
+    @property
+    def label(self) -> str:
+        """The changes in a few words, for a table or a legend ("default" if none)."""
+        return ", ".join(self.labels) or "default"
+
+    @property
+    def is_default(self) -> bool:
+        return not self.differences
+
+    def describe(self) -> str:
+        if self.is_default:
+            return (f"This run is the default (every hyperparameter and the code as shipped, "
+                    f"on {self.dataset}): the quality bars below apply to it.")
+        return ("This run is an experiment; it differs from the default in:\n"
+                + "\n".join(f"  - {difference}" for difference in self.differences)
+                + "\nNo quality bar applies to an experiment: it is compared with the "
+                  "default instead.")
+
+    def against_reference(self, metric: str, value: float) -> str:
+        """One sentence: `value` of `metric` against the default's mean and spread."""
+        label = {"val_accuracy": "validation accuracy", "test_accuracy": "test accuracy"}[metric]
+        if self.reference is None:
+            return (f"{label}: {value:.2%}. No reference result of the default is recorded for "
+                    f"{self.dataset} (`make bench` writes it).")
+        stats = getattr(self.reference, metric)
+        gap = 100 * (value - stats["mean"])
+        spread = 100 * stats["std"]
+        if abs(gap) <= max(2 * spread, 0.005):
+            verdict = "within the default's spread over seeds"
+        else:
+            verdict = f"{abs(gap):.2f} points {'above' if gap > 0 else 'below'} the default"
+        return (f"{label}: {value:.2%}, against {self.reference.summary(metric)} for the "
+                f"default: {verdict}.")
+
+
+def compare_with_default(configuration: Mapping[str, Any], dataset: str,
+                         references: Mapping[str, Reference] | None = None) -> Comparison:
+    """Compare a run's recorded configuration (hyperparameters and model signature) with the
+    default: the shipped hyperparameters and the code signature of the reference run.
+
+    A changed hyperparameter also changes the signature (more filters, more parameters;
+    more epochs, a longer schedule), so a signature difference is reported as a change made
+    in the code only when no hyperparameter of the notebook that shapes it was changed.
+    """
+    references = load_references() if references is None else references
+    reference = references.get(dataset)
+    expected = dict(SHIPPED)
+    if reference is not None:
+        expected.update({key: reference.configuration[key] for key in SIGNATURE_KEYS
+                         if key in reference.configuration})
+    changed = {key: value for key, value in configuration.items()
+               if key not in NOT_COMPARED and key in expected and not _same(value, expected[key])}
+    named = {key: value for key, value in changed.items() if key not in SIGNATURE_KEYS}
+    differences = [f"{key} = {_text(value)} (default {_text(expected[key])})"
+                   for key, value in named.items()]
+    labels = [f"{key}={_text(value)}" for key, value in named.items()]
+    if changed.keys() & {"architecture", "parameters"} and not named.keys() & set(names_of("02")):
+        parameters = _text(configuration.get("parameters"))
+        differences.append(f"the architecture, changed in the code: {parameters} parameters "
+                           f"(default {_text(expected.get('parameters'))})")
+        labels.append(f"architecture in the code ({parameters} parameters)")
+    if "optimizer" in changed and not named.keys() & set(names_of("03")):
+        differences.append(f"the optimizer, changed in the code: {changed['optimizer']} "
+                           f"(default {expected['optimizer']})")
+        labels.append(f"optimizer in the code ({changed['optimizer']})")
+    return Comparison(dataset, differences, reference, changed, labels)
+
+
+# ----- the experiment log ----------------------------------------------------------------------
+def new_run_id(notebook_number: str) -> str:
+    now = dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%d-%H%M%S}-{notebook_number}-{os.urandom(2).hex()}"
+
+
+@dataclass
+class LogContents:
+    records: list[dict[str, Any]]
+    problems: list[str]  # damaged lines, in words
+
+
+class ExperimentLog:
+    """`reports/experiments.jsonl`: one JSON object per line, one line per training run.
+
+    Each record is appended with one `write` on a file opened in append mode, so two runs
+    never interleave and an existing record is never touched. A line that does not parse
+    (a write cut short by a crash or a full disk) is reported by `read` and skipped; the next
+    append starts on a line of its own.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def read(self) -> LogContents:
+        if not self.path.is_file():
+            return LogContents([], [])
+        records, problems = [], []
+        lines = self.path.read_bytes().split(b"\n")
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError:
+                what = ("is truncated (its write was cut short)" if number == len(lines)
+                        else "is damaged (an earlier write was cut short)")
+                problems.append(f"{self.path.name} line {number} {what}: it is ignored, "
+                                f"and the log is not rewritten")
+                continue
+            records.append(record)
+        return LogContents(records, problems)
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        line = json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "ab") as handle:
+            if handle.tell() > 0:
+                with open(self.path, "rb") as reader:
+                    reader.seek(-1, os.SEEK_END)
+                    if reader.read(1) != b"\n":
+                        line = "\n" + line  # a damaged last line stays on a line of its own
+            handle.write(line.encode())
+
+    def has(self, run_id: str) -> bool:
+        return any(record.get("run_id") == run_id for record in self.read().records)
+
+
+def latest_runs(records: Iterable[Mapping[str, Any]], dataset: str) -> list[dict[str, Any]]:
+    """The runs on `dataset`, one per configuration and seed (a repeated run counts once, as its
+    latest), oldest first."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if record.get("dataset") != dataset:
+            continue
+        key = json.dumps([record.get("seed"), record.get("changes", [])])
+        latest.pop(key, None)
+        latest[key] = dict(record)
+    return list(latest.values())
+
+
+def training_record(comparison: Comparison, model_meta: Mapping[str, Any],
+                    history: Mapping[str, Iterable[float]], test: Mapping[str, float]) -> dict:
+    """The log record of one training run: who, what changed, how it learned, how it scored.
+
+    `model_meta` is the trained model's sidecar (notebook 03 wrote it), `history` its
+    per-epoch curves, `test` the test loss and accuracy that notebook 04 measured.
+    """
+    curves = {name: [float(value) for value in values] for name, values in history.items()
+              if name != "epoch"}
+    return {
+        # A model saved before runs had ids is named by its time.
+        "run_id": model_meta.get("run_id") or f"saved-{model_meta.get('written_at')}",
+        "time": model_meta.get("written_at"),
+        "dataset": comparison.dataset,
+        "seed": model_meta.get("seed"),
+        "default": comparison.is_default,
+        "changes": comparison.labels,
+        "changed": {key: list(value) if isinstance(value, tuple) else value
+                    for key, value in comparison.changed.items()},
+        "epochs": len(curves.get("loss", [])),
+        "history": curves,
+        "val_accuracy": curves["val_accuracy"][-1],
+        "val_loss": curves["val_loss"][-1],
+        "test_accuracy": float(test["test_accuracy"]),
+        "test_loss": float(test["test_loss"]),
+        "fit_seconds": model_meta.get("params", {}).get("fit_seconds"),
+    }
+
+
+def runs_table(runs: list[Mapping[str, Any]], reference: Reference | None,
+               current_run_id: str | None = None) -> Any:
+    """One row per run (the default's reference first): what changed, epochs, validation and
+    test accuracy in %, the gap to the default's mean test accuracy in points, fit() seconds."""
+    import pandas as pd
+
+    rows = []
+    if reference is not None:
+        rows.append({
+            "run": f"default reference ({len(reference.seeds)} seeds)",
+            "changes": "default", "seed": ", ".join(str(seed) for seed in reference.seeds),
+            "epochs": len(reference.history_mean["loss"]),
+            "val accuracy %": 100 * reference.val_accuracy["mean"],
+            "test accuracy %": 100 * reference.test_accuracy["mean"],
+            "vs default (points)": 0.0, "fit s": reference.fit_seconds,
+        })
+    for run in runs:
+        gap = (100 * (run["test_accuracy"] - reference.test_accuracy["mean"])
+               if reference is not None else float("nan"))
+        rows.append({
+            "run": run["run_id"] + ("  <- this run" if run["run_id"] == current_run_id else ""),
+            "changes": ", ".join(run.get("changes", [])) or "default",
+            "seed": str(run.get("seed")), "epochs": run.get("epochs"),
+            "val accuracy %": 100 * run["val_accuracy"],
+            "test accuracy %": 100 * run["test_accuracy"],
+            "vs default (points)": gap, "fit s": run.get("fit_seconds"),
+        })
+    return pd.DataFrame(rows)

@@ -19,8 +19,9 @@ synchronized layer, an axis other than the last, a non-float32 input, rank other
 It keeps Keras's class name on purpose: a saved model stores each layer's weights under the
 snake-cased class name (`batch_normalization`), so the same `.keras` file also loads into
 Keras's own layer. A saved model names it `mnist_cnn>BatchNormalization`; importing this module
-(`HandoffFiles.load_model` does) registers it. Without the package, plain Keras loads the file
-with `custom_objects={"mnist_cnn>BatchNormalization": keras.layers.BatchNormalization}`.
+(`HandoffFiles.load_model` does) registers it. The final model of the series (notebook 06) is
+saved with Keras's own layer instead (`with_keras_batch_normalization`), so that it loads
+anywhere Keras does, without this package.
 """
 
 from __future__ import annotations
@@ -73,3 +74,27 @@ class BatchNormalization(keras.layers.BatchNormalization):
                 images, gamma, beta, mean=self.moving_mean, variance=self.moving_variance,
                 epsilon=self.epsilon, is_training=False)
         return tf.reshape(outputs, tf.shape(inputs)) if len(inputs.shape) == 2 else outputs
+
+
+def with_keras_batch_normalization(model: keras.Model) -> keras.Model:
+    """The same model with Keras's own `BatchNormalization` in place of this module's.
+
+    The fused layer is a training speed-up; a model saved with it needs this package to load.
+    The copy holds the same weights in Keras's own layers, so its `.keras` file loads with
+    Keras alone, in safe mode, and predicts the same (to float32 rounding: the two layers sum
+    in a different order). A compiled model's copy is compiled the same way (loss, metrics and
+    a fresh optimizer of the same configuration; the optimizer's state is not copied).
+    """
+
+    def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
+        if isinstance(layer, BatchNormalization):
+            return keras.layers.BatchNormalization.from_config(layer.get_config())
+        if isinstance(layer, keras.Model):
+            return with_keras_batch_normalization(layer)
+        return layer.__class__.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    if getattr(model, "optimizer", None) is not None and model.get_compile_config():
+        copy.compile_from_config(model.get_compile_config())
+    return copy

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REAL_MNIST, dataset_for, real_folder, tiny_arrays, write_idx_folder
+from conftest import (
+    PROJECT_ROOT,
+    REAL_MNIST,
+    dataset_for,
+    real_folder,
+    tiny_arrays,
+    write_idx_folder,
+)
 
 import mnist_cnn.datasets
 from mnist_cnn.data import (
@@ -29,7 +36,7 @@ TRAIN_LABELS = "train-labels-idx1-ubyte"
 FIX = "copy or download it again"
 
 
-REAL_FASHION = real_folder("FASHION_MNIST_DATA_DIR", Path("/usr/share/datasets/fashion-mnist"))
+REAL_FASHION = real_folder("FASHION_MNIST_DATA_DIR", PROJECT_ROOT.parent / "shared" / "fashion_mnist")
 
 
 def with_one_wrong_checksum(dataset):

@@ -68,9 +68,10 @@ FASHION_MNIST = DatasetInfo(
         "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     },
     get_it=(
-        "Go online once (Keras downloads and caches it), or install Debian's package "
-        "(`sudo apt-get install dataset-fashion-mnist`), or copy the four IDX files into "
-        "data/raw/fashion_mnist/, or point FASHION_MNIST_DATA_DIR at a folder that holds them."
+        "Go online once (Keras downloads and caches it), or copy the four IDX files into "
+        "data/raw/fashion_mnist/ (`make data` copies ../shared/fashion_mnist when it exists), "
+        "or point FASHION_MNIST_DATA_DIR at a folder that holds them, or install Debian's "
+        "package (`sudo apt-get install dataset-fashion-mnist`)."
     ),
 )
 

@@ -5,6 +5,10 @@ What it measures, and how:
   copy of the project under build/bench/ (the real data/, models/ and reports/ are untouched);
   from those runs: the wall time of each notebook, the default 5-epoch fit() time that
   notebook 03 records, and the test accuracy that notebook 04 writes;
+- the default's reference result, per data set (MNIST and Fashion-MNIST): the same series per
+  seed, from which the mean and spread of the validation and test accuracy and the mean
+  learning curves are written to src/mnist_cnn/default_reference.json, the committed file
+  that notebooks 03 and 04 compare every run with (`--reference-only` does just this);
 - the plain reference: the same untrained model (its weights loaded into Keras's own layers:
   keras.layers.BatchNormalization in place of the series' fused one) and the same data,
   trained by a bare Keras fit() with default settings (Adam at 0.001, validation_split=0.1,
@@ -19,11 +23,12 @@ What it measures, and how:
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as dt
 import json
 import os
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,7 +38,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from mnist_cnn.handoff import write_text_atomically  # noqa: E402
+from mnist_cnn.exercises import scratch_project  # noqa: E402
+from mnist_cnn.experiments import REFERENCE_FILE  # noqa: E402
+from mnist_cnn.handoff import sidecar_path, write_text_atomically  # noqa: E402
+from mnist_cnn.paths import LOG_ENV_VAR, ProjectPaths  # noqa: E402
 from mnist_cnn.runner import SERIES  # noqa: E402
 from mnist_cnn.versions import library_versions  # noqa: E402
 
@@ -45,41 +53,82 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def scratch_project(seed: int) -> Path:
-    """A throw-away copy of the project (notebooks and raw data linked) for one seed."""
-    folder = ROOT / "build" / "bench" / f"seed-{seed}"
-    shutil.rmtree(folder, ignore_errors=True)
-    (folder / "data").mkdir(parents=True)
-    shutil.copy(ROOT / "pyproject.toml", folder)
-    shutil.copytree(ROOT / "notebooks", folder / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    raw = ROOT / "data" / "raw"
-    if raw.is_dir():
-        (folder / "data" / "raw").symlink_to(raw)
-    return folder
-
-
-def run_series(seed: int) -> dict:
-    """Run notebooks 01-06 with `seed` in a scratch project, in a child process."""
-    folder = scratch_project(seed)
+def run_series(seed: int, dataset: str = "mnist") -> dict:
+    """Run notebooks 01-06 with `seed` on `dataset` in a scratch project, in a child process."""
+    folder = ROOT / "build" / "bench" / f"{dataset}-seed-{seed}"
+    scratch_project(folder, ROOT, dataset=dataset)
     env = dict(os.environ, MNIST_CNN_ROOT=str(folder), MNIST_CNN_SEED=str(seed),
-               MNIST_CNN_DATASET="mnist", TF_CPP_MIN_LOG_LEVEL="3")
+               MNIST_CNN_DATASET=dataset, TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop(LOG_ENV_VAR, None)
     code = (
         "import json, sys; from mnist_cnn.runner import run_series; "
-        f"print(json.dumps(run_series({list(SERIES)!r}, 'mnist', quiet=True)))"
+        f"print(json.dumps(run_series({list(SERIES)!r}, {dataset!r}, quiet=True)))"
     )
     result = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                             capture_output=True, text=True)
     timings = json.loads(result.stdout.strip().splitlines()[-1])
-    history_meta = json.loads((folder / "reports" / "history.csv.meta.json").read_text())
-    metrics = json.loads((folder / "reports" / "metrics.json").read_text())
+    return {**collect_run(folder, seed, dataset), "notebook_seconds": timings}
+
+
+def collect_run(folder: Path, seed: int, dataset: str) -> dict:
+    """What the series left in a scratch project: its configuration, curves and results."""
+    paths = ProjectPaths(dataset, root=folder)
+    model_meta = json.loads(sidecar_path(paths["trained_model"].path).read_text())
+    with paths["history"].path.open() as handle:
+        history = list(csv.DictReader(handle))
+    metrics = json.loads(paths["metrics"].path.read_text())
     return {
         "seed": seed,
-        "notebook_seconds": timings,
-        "fit_seconds": history_meta["params"]["fit_seconds"],
+        "dataset": dataset,
+        "fit_seconds": model_meta["params"]["fit_seconds"],
+        "configuration": model_meta["configuration"],
+        "history": {name: [float(row[name]) for row in history]
+                    for name in ("loss", "accuracy", "val_loss", "val_accuracy")},
         "test_accuracy": metrics["test_accuracy"],
         "folder": folder,
     }
+
+
+def reference_entry(runs: list[dict]) -> dict:
+    """The default's reference result on one data set: what notebooks 03 and 04 compare with."""
+    def stats(values: list[float]) -> dict:
+        return {"mean": round(statistics.mean(values), 6), "std": round(statistics.stdev(values), 6),
+                "per_seed": [round(value, 6) for value in values]}
+
+    configuration = {key: value for key, value in runs[0]["configuration"].items() if key != "SEED"}
+    for run in runs[1:]:
+        other = {key: value for key, value in run["configuration"].items() if key != "SEED"}
+        if other != configuration:
+            raise SystemExit(f"seed {run['seed']} ran another configuration than seed {runs[0]['seed']}")
+    history = {name: [[run["history"][name][epoch] for run in runs]
+                      for epoch in range(len(runs[0]["history"][name]))]
+               for name in runs[0]["history"]}
+    return {
+        "configuration": configuration,
+        "seeds": [run["seed"] for run in runs],
+        "val_accuracy": stats([run["history"]["val_accuracy"][-1] for run in runs]),
+        "test_accuracy": stats([run["test_accuracy"] for run in runs]),
+        "history_mean": {name: [round(statistics.mean(v), 6) for v in by_epoch]
+                         for name, by_epoch in history.items()},
+        "history_std": {name: [round(statistics.stdev(v), 6) for v in by_epoch]
+                        for name, by_epoch in history.items()},
+        "history_per_seed": {name: [[round(value, 6) for value in run["history"][name]] for run in runs]
+                             for name in runs[0]["history"]},
+        "fit_seconds": round(statistics.median(run["fit_seconds"] for run in runs), 1),
+    }
+
+
+def write_reference(runs_by_dataset: dict[str, list[dict]]) -> None:
+    reference = {
+        "about": "The default configuration's results, per data set, over seeds: written by "
+                 "tools/benchmark.py (make bench); notebooks 03 and 04 compare every run with it.",
+        "measured_on": f"{cpu_model()}, {os.cpu_count()} cores, "
+                       f"{dt.date.today().isoformat()}, "
+                       + ", ".join(f"{k} {v}" for k, v in library_versions().items()),
+        "datasets": {dataset: reference_entry(runs) for dataset, runs in runs_by_dataset.items()},
+    }
+    write_text_atomically(REFERENCE_FILE, json.dumps(reference, indent=1) + "\n")
+    print(f"wrote {REFERENCE_FILE.relative_to(ROOT)}")
 
 
 BASELINE_FIT = """
@@ -126,7 +175,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 from mnist_cnn.versions import import_tensorflow_quietly
 import_tensorflow_quietly()
 import keras, numpy as np, tensorflow as tf
-import mnist_cnn.normalization  # registers the series' BatchNormalization, which the model uses
+import mnist_cnn.normalization  # registers the series' layers (a model trained by 03 uses them)
 model = keras.saving.load_model(sys.argv[1], safe_mode=True)
 x_test = np.load(sys.argv[2])["x_test"]
 
@@ -175,17 +224,37 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--output", type=Path, default=ROOT / "reports" / "benchmark.json")
+    parser.add_argument("--reference-datasets", nargs="*", default=["mnist", "fashion_mnist"],
+                        help="data sets whose default reference result is measured and written "
+                             "to src/mnist_cnn/default_reference.json (none: keep the file)")
+    parser.add_argument("--reference-only", action="store_true",
+                        help="only run the series per seed and write the reference result")
+    parser.add_argument("--reference-from-existing", action="store_true",
+                        help="write the reference result from the series already run in build/bench/")
     args = parser.parse_args(argv)
+    if args.reference_from_existing:
+        bench = ROOT / "build" / "bench"
+        write_reference({dataset: [collect_run(bench / f"{dataset}-seed-{seed}", seed, dataset)
+                                   for seed in args.seeds] for dataset in args.reference_datasets})
+        return 0
     if len(args.seeds) < 3:
         parser.error("give at least 3 seeds: the figures are medians and spreads over seeds")
 
     started = time.perf_counter()
-    runs = []
-    for seed in args.seeds:
-        print(f"series with seed {seed} ...", flush=True)
-        runs.append(run_series(seed))
-        print(f"  fit {runs[-1]['fit_seconds']:.1f} s, test accuracy {runs[-1]['test_accuracy']:.4f}",
-              flush=True)
+    runs_by_dataset = {}
+    for dataset in dict.fromkeys(["mnist", *args.reference_datasets]):
+        runs_by_dataset[dataset] = []
+        for seed in args.seeds:
+            print(f"series on {dataset} with seed {seed} ...", flush=True)
+            runs_by_dataset[dataset].append(run_series(seed, dataset))
+            last = runs_by_dataset[dataset][-1]
+            print(f"  fit {last['fit_seconds']:.1f} s, test accuracy {last['test_accuracy']:.4f}",
+                  flush=True)
+    runs = runs_by_dataset["mnist"]
+    if args.reference_datasets:
+        write_reference({dataset: runs_by_dataset[dataset] for dataset in args.reference_datasets})
+    if args.reference_only:
+        return 0
     peak_memory_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
     first = runs[0]["folder"]

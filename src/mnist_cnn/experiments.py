@@ -83,6 +83,7 @@ class Reference:
     test_accuracy: dict[str, Any]
     history_mean: dict[str, list[float]]  # per-epoch means of loss, accuracy, val_loss, ...
     history_std: dict[str, list[float]]
+    history_per_seed: dict[str, list[list[float]]]  # name -> one curve per seed, in `seeds` order
     fit_seconds: float
     measured_on: str
 
@@ -90,6 +91,22 @@ class Reference:
         stats = getattr(self, metric)
         seeds = ", ".join(str(seed) for seed in self.seeds)
         return f"{stats['mean']:.2%} ± {stats['std']:.2%} (seeds {seeds})"
+
+    def baseline(self, metric: str, seed: int | None) -> tuple[float, str]:
+        """The default's value to compare a run with: the same seed's if the reference has it
+        (the same validation split and initial weights: a paired comparison), else the mean."""
+        stats = getattr(self, metric)
+        if seed in self.seeds:
+            value = stats["per_seed"][self.seeds.index(seed)]
+            return value, f"the default with the same seed ({value:.2%})"
+        return stats["mean"], f"the default's mean over seeds {', '.join(map(str, self.seeds))} " \
+                              f"({stats['mean']:.2%})"
+
+    @property
+    def seed_noise(self) -> float:
+        """How much another seed alone moves the default's test accuracy (its standard
+        deviation over seeds, at least 0.05 points): the yardstick for a difference."""
+        return max(self.test_accuracy["std"], 0.0005)
 
 
 def load_references(path: Path = REFERENCE_FILE) -> dict[str, Reference]:
@@ -125,6 +142,7 @@ class Comparison:
     reference: Reference | None
     changed: dict[str, Any] = field(default_factory=dict)  # name -> this run's value
     labels: list[str] = field(default_factory=list)  # short: "FILTERS=(8, 16)", ...
+    seed: int | None = None
 
     @property
     def label(self) -> str:
@@ -145,20 +163,20 @@ class Comparison:
                   "default instead.")
 
     def against_reference(self, metric: str, value: float) -> str:
-        """One sentence: `value` of `metric` against the default's mean and spread."""
+        """One sentence: `value` of `metric` against the default's (same seed if possible)."""
         label = {"val_accuracy": "validation accuracy", "test_accuracy": "test accuracy"}[metric]
         if self.reference is None:
             return (f"{label}: {value:.2%}. No reference result of the default is recorded for "
                     f"{self.dataset} (`make bench` writes it).")
-        stats = getattr(self.reference, metric)
-        gap = 100 * (value - stats["mean"])
-        spread = 100 * stats["std"]
-        if abs(gap) <= max(2 * spread, 0.005):
-            verdict = "within the default's spread over seeds"
+        baseline, basis = self.reference.baseline(metric, self.seed)
+        gap = 100 * (value - baseline)
+        noise = 100 * self.reference.seed_noise
+        if abs(gap) <= 2 * noise:
+            verdict = f"{abs(gap):.2f} points from {basis}: within what another seed alone changes"
         else:
-            verdict = f"{abs(gap):.2f} points {'above' if gap > 0 else 'below'} the default"
-        return (f"{label}: {value:.2%}, against {self.reference.summary(metric)} for the "
-                f"default: {verdict}.")
+            verdict = f"{abs(gap):.2f} points {'above' if gap > 0 else 'below'} {basis}"
+        return (f"{label}: {value:.2%}, {verdict} (a seed moves the default's test accuracy by "
+                f"about ±{noise:.2f} points).")
 
 
 def compare_with_default(configuration: Mapping[str, Any], dataset: str,
@@ -191,7 +209,7 @@ def compare_with_default(configuration: Mapping[str, Any], dataset: str,
         differences.append(f"the optimizer, changed in the code: {changed['optimizer']} "
                            f"(default {expected['optimizer']})")
         labels.append(f"optimizer in the code ({changed['optimizer']})")
-    return Comparison(dataset, differences, reference, changed, labels)
+    return Comparison(dataset, differences, reference, changed, labels, configuration.get("SEED"))
 
 
 # ----- the experiment log ----------------------------------------------------------------------
@@ -299,7 +317,8 @@ def training_record(comparison: Comparison, model_meta: Mapping[str, Any],
 def runs_table(runs: list[Mapping[str, Any]], reference: Reference | None,
                current_run_id: str | None = None) -> Any:
     """One row per run (the default's reference first): what changed, epochs, validation and
-    test accuracy in %, the gap to the default's mean test accuracy in points, fit() seconds."""
+    test accuracy in %, the gap to the default's test accuracy in points (with the same seed
+    when the reference has it, else its mean), fit() seconds."""
     import pandas as pd
 
     rows = []
@@ -313,8 +332,10 @@ def runs_table(runs: list[Mapping[str, Any]], reference: Reference | None,
             "vs default (points)": 0.0, "fit s": reference.fit_seconds,
         })
     for run in runs:
-        gap = (100 * (run["test_accuracy"] - reference.test_accuracy["mean"])
-               if reference is not None else float("nan"))
+        gap = float("nan")
+        if reference is not None:
+            baseline = reference.baseline("test_accuracy", run.get("seed"))[0]
+            gap = round(100 * (run["test_accuracy"] - baseline), 3) + 0.0  # + 0.0: a tie is 0.0, not -0.0
         rows.append({
             "run": run["run_id"] + ("  <- this run" if run["run_id"] == current_run_id else ""),
             "changes": ", ".join(run.get("changes", [])) or "default",
@@ -324,3 +345,19 @@ def runs_table(runs: list[Mapping[str, Any]], reference: Reference | None,
             "vs default (points)": gap, "fit s": run.get("fit_seconds"),
         })
     return pd.DataFrame(rows)
+
+
+def claim(holds: bool, statement: str, comparison: Comparison) -> bool:
+    """A sentence of the notebook's text, checked on this run's data.
+
+    The text describes the default, so for the default the sentence must hold: an
+    AssertionError says which one no longer does. For an experiment it may well not (that can
+    be the point of the experiment): the result is printed and the notebook carries on.
+    Returns `holds`.
+    """
+    if comparison.is_default:
+        if not holds:
+            raise AssertionError(f"The default no longer shows what the text says: {statement}")
+    else:
+        print(f"{'holds' if holds else 'does NOT hold'} for this experiment: {statement}")
+    return holds

@@ -19,10 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 VARIANTS = {
-    "recipe of notebook 03 (steps_per_execution=16)": {},
+    "recipe of notebook 03": {},
+    "recipe with notebook 03's recorders (every batch's loss, snapshots)": {"recorders": True},
     "Keras's own BatchNormalization (unfused) instead of the series' fused one": {
         "keras_batch_norm": True},
-    "steps_per_execution=1": {"steps_per_execution": 1},
+    "steps_per_execution=16": {"steps_per_execution": 16},
     "XLA (jit_compile=True)": {"jit_compile": True},
     "no deterministic ops": {"deterministic": False},
     "bfloat16 mixed precision": {"policy": "mixed_bfloat16"},
@@ -60,15 +61,21 @@ model = keras.models.clone_model(untrained) if "policy" in options else untraine
 steps = epochs * int(np.ceil(0.9 * len(x) / 64))
 model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, steps)),
               loss="categorical_crossentropy", metrics=["accuracy"],
-              steps_per_execution=options.get("steps_per_execution", 16),
+              steps_per_execution=options.get("steps_per_execution", 1),
               jit_compile=options.get("jit_compile", False))
+callbacks = []
+if options.get("recorders"):  # what notebook 03 records while it trains
+    from mnist_cnn.recorders import BatchLossRecorder, TrainingRecorder
+    per_epoch = int(np.ceil(54000 / 64))
+    watch = [0, 5, 20, 50, 100, 200, *[e * per_epoch for e in range(1, epochs + 1)]]
+    callbacks = [BatchLossRecorder(), TrainingRecorder(watch, x[54000:54008])]
 start = time.perf_counter()
 if options.get("tf_data"):
     dataset = (tf.data.Dataset.from_tensor_slices((x[:54000], y[:54000]))
                .shuffle(54000, seed=42).batch(64).prefetch(tf.data.AUTOTUNE))
     model.fit(dataset, epochs=epochs, verbose=0)
 else:
-    model.fit(x[:54000], y[:54000], epochs=epochs, batch_size=64, verbose=0)
+    model.fit(x[:54000], y[:54000], epochs=epochs, batch_size=64, verbose=0, callbacks=callbacks)
 print(json.dumps({"fit_seconds": time.perf_counter() - start}))
 """
 

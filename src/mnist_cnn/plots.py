@@ -125,37 +125,418 @@ def plot_confidence(confidence: np.ndarray, correct: np.ndarray) -> plt.Figure:
 
 def plot_runs(runs: Sequence[dict], reference=None, current_run_id: str | None = None,
               most: int = 8) -> plt.Figure:
-    """Validation loss and accuracy per epoch of several training runs, over the default's band.
+    """Validation loss and accuracy per epoch of several training runs, against the default.
 
-    `runs` are records of the experiment log; the default's reference (mean ± std over seeds,
-    per epoch) is drawn as a grey band, the current run as a thick line, earlier runs thin.
-    Only the `most` latest runs are drawn, so the legend stays readable.
+    `runs` are records of the experiment log. The default's reference is drawn as a grey band
+    (the range of its curves over the reference seeds) and a dashed line: its curve with the
+    current run's seed when the reference has that seed (same split, same initial weights: the
+    fair comparison), else its mean. The current run is a thick line, earlier runs thin ones;
+    only the `most` latest runs are drawn, so the legend stays readable.
     """
     shown = list(runs)[-most:]
+    current = next((run for run in shown if run["run_id"] == current_run_id), None)
+    seed = current.get("seed") if current else None
     figure, axes = plt.subplots(1, 2, figsize=(13, 4.5))
     for axis, metric, label in ((axes[0], "val_loss", "validation loss (lower is better)"),
                                 (axes[1], "val_accuracy", "validation accuracy (higher is better)")):
         if reference is not None:
-            mean = np.asarray(reference.history_mean[metric])
-            std = np.asarray(reference.history_std[metric])
-            epochs = np.arange(1, len(mean) + 1)
-            axis.fill_between(epochs, mean - 2 * std, mean + 2 * std, color="0.8",
-                              label="default: mean ± 2 std over seeds")
-            axis.plot(epochs, mean, color="0.4", linestyle="--", label="default: mean")
+            curves = np.asarray(reference.history_per_seed[metric])
+            epochs = np.arange(1, curves.shape[1] + 1)
+            seeds = ", ".join(str(s) for s in reference.seeds)
+            axis.fill_between(epochs, curves.min(axis=0), curves.max(axis=0), color="0.85",
+                              label=f"default, seeds {seeds}: range")
+            if seed in reference.seeds:
+                line, name = curves[reference.seeds.index(seed)], f"default, seed {seed}"
+            else:
+                line, name = curves.mean(axis=0), "default: mean over seeds"
+            axis.plot(epochs, line, color="0.35", linestyle="--", linewidth=2, label=name)
         for run in shown:
             values = run["history"][metric]
-            current = run["run_id"] == current_run_id
+            is_current = run is current
             name = ", ".join(run.get("changes", [])) or "default"
             axis.plot(np.arange(1, len(values) + 1), values, marker="o",
-                      linewidth=3 if current else 1.2, markersize=6 if current else 3,
-                      label=f"{name} (seed {run.get('seed')})" + (" - this run" if current else ""))
+                      linewidth=3 if is_current else 1.2, markersize=6 if is_current else 3,
+                      label=f"{name} (seed {run.get('seed')})" + (" - this run" if is_current else ""))
         axis.set_xlabel("epoch")
         axis.set_ylabel(label)
         axis.xaxis.get_major_locator().set_params(integer=True)
     axes[0].set_title("Validation loss per epoch")
     axes[1].set_title("Validation accuracy per epoch")
     handles, labels = axes[1].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=10, frameon=False,
-                  bbox_to_anchor=(0.5, -0.02 - 0.045 * ((len(labels) + 1) // 2)))
+    figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=11, frameon=False,
+                  bbox_to_anchor=(0.5, -0.02 - 0.05 * ((len(labels) + 1) // 2)))
     figure.tight_layout()
     return figure
+
+
+# ----- looking inside the network (notebooks 02, 03 and 08) ---------------------------------------
+def _signed_limits(values: np.ndarray) -> tuple[float, float]:
+    """Colour limits symmetric around 0, so that 0 is always the middle colour (white)."""
+    largest = float(np.abs(values).max()) or 1.0
+    return -largest, largest
+
+
+def _annotate(axis: plt.Axes, values: np.ndarray, fmt: str, dark_above: float,
+              fontsize: float = 11) -> None:
+    """Write each value in its cell, white on the cells whose colour is dark."""
+    for (r, c), value in np.ndenumerate(values):
+        color = "white" if abs(value) > dark_above else "black"
+        axis.text(c, r, format(value, fmt), ha="center", va="center", fontsize=fontsize,
+                  color=color)
+
+
+def plot_convolution_step(image: np.ndarray, kernel: np.ndarray, row: int, col: int,
+                          padding: str = "same") -> plt.Figure:
+    """One output value of a convolution, worked out: the window on the digit, its pixel values,
+    the filter's weights, their products, and the sum that becomes the feature map's value at
+    (row, col). With padding "same" the image gets a border of zeros first (the window may
+    reach into it) and output (row, col) is centred on pixel (row, col); with "valid" there is
+    no border and the window's top-left corner is pixel (row, col)."""
+    size = kernel.shape[0]
+    border = (size - 1) // 2 if padding == "same" else 0  # Keras pads (size-1)//2 before, the rest after
+    padded = np.pad(image, (border, size - 1 - border)) if padding == "same" else image
+    patch = padded[row:row + size, col:col + size]
+    products = patch * kernel
+    figure, axes = plt.subplots(1, 4, figsize=(15, 4.2),
+                                gridspec_kw={"width_ratios": [1.3, 1, 1, 1]})
+    axes[0].imshow(image, cmap="gray_r", vmin=0, vmax=1)
+    axes[0].add_patch(plt.Rectangle((col - border - 0.5, row - border - 0.5), size, size,
+                                    fill=False, edgecolor="crimson", linewidth=2.5))
+    axes[0].set_title(f"the window of output row {row}, column {col}")
+    axes[1].imshow(patch, cmap="gray_r", vmin=0, vmax=1)
+    _annotate(axes[1], patch, ".2f", dark_above=0.5)
+    axes[1].set_title("pixel values in the window")
+    low, high = _signed_limits(kernel)
+    axes[2].imshow(kernel, cmap="RdBu_r", vmin=low, vmax=high)
+    _annotate(axes[2], kernel, "+.2f", dark_above=0.6 * high)
+    axes[2].set_title("the filter's weights")
+    low, high = _signed_limits(products)
+    axes[3].imshow(products, cmap="RdBu_r", vmin=low, vmax=high)
+    _annotate(axes[3], products, "+.3f", dark_above=0.6 * high)
+    axes[3].set_title(f"products; their sum = {products.sum():+.4f}")
+    for axis in axes:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    for axis in axes[1:]:
+        axis.set_xlabel("window column")
+    axes[1].set_ylabel("window row")
+    figure.suptitle("window × weights, summed: one value of the feature map", fontsize=13)
+    figure.tight_layout()
+    return figure
+
+
+def plot_feature_maps(maps: Sequence[np.ndarray], titles: Sequence[str], ncols: int | None = None,
+                      signed: Sequence[bool] | bool = True, size: float = 2.4,
+                      suptitle: str | None = None, row_labels: Sequence[str] | None = None
+                      ) -> plt.Figure:
+    """A grid of 2-D maps. Signed maps use a red-white-blue scale centred on 0 (red positive,
+    blue negative); unsigned ones (digits, maps after ReLU) are drawn dark on white."""
+    ncols = ncols or len(maps)
+    nrows = int(np.ceil(len(maps) / ncols))
+    signed = [signed] * len(maps) if isinstance(signed, bool) else list(signed)
+    figure, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.35)),
+                                squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.set_xticks([])
+        axis.set_yticks([])
+        if index >= len(maps):
+            axis.axis("off")
+            continue
+        values = np.asarray(maps[index])
+        if signed[index]:
+            low, high = _signed_limits(values)
+            axis.imshow(values, cmap="RdBu_r", vmin=low, vmax=high)
+        else:
+            axis.imshow(values, cmap="gray_r", vmin=0, vmax=float(values.max()) or 1.0)
+        axis.set_title(titles[index], fontsize=11)
+    if row_labels is not None:
+        for row, label in enumerate(row_labels):
+            axes[row, 0].set_ylabel(label, fontsize=11)
+    if suptitle:
+        figure.suptitle(suptitle, fontsize=13)
+    figure.tight_layout()
+    return figure
+
+
+def plot_filters(kernels: np.ndarray, row_labels: Sequence[str], suptitle: str,
+                 size: float = 1.0) -> plt.Figure:
+    """3x3 filters, one row per condition (e.g. a step of training), one column per filter.
+
+    `kernels` has shape (rows, filters, k, k). Every row shares one colour scale centred on 0,
+    so a row's filters can be compared with each other (red positive, blue negative weights)."""
+    kernels = np.asarray(kernels)
+    rows, count = kernels.shape[:2]
+    figure, axes = plt.subplots(rows, count, figsize=(count * size + 1.6, rows * size + 0.8),
+                                squeeze=False)
+    for row in range(rows):
+        low, high = _signed_limits(kernels[row])
+        for column in range(count):
+            axis = axes[row, column]
+            axis.imshow(kernels[row, column], cmap="RdBu_r", vmin=low, vmax=high)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if row == 0:
+                axis.set_title(f"{column}", fontsize=10)
+        axes[row, 0].set_ylabel(row_labels[row], rotation=0, ha="right", va="center", fontsize=11)
+    figure.suptitle(suptitle, fontsize=13)
+    figure.tight_layout()
+    return figure
+
+
+def plot_receptive_fields(image: np.ndarray, boxes: Sequence[tuple[str, int, int, int, int]]
+                          ) -> plt.Figure:
+    """The digit with, for one unit of each layer, the square of pixels it sees.
+
+    `boxes` holds (label, top, bottom, left, right), inclusive pixel indices."""
+    figure, axis = plt.subplots(figsize=(6.5, 6.5))
+    axis.imshow(image, cmap="gray_r", vmin=0, vmax=1)
+    colors = plt.cm.viridis(np.linspace(0.0, 0.9, len(boxes)))
+    for (label, top, bottom, left, right), color in zip(boxes, colors, strict=True):
+        axis.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1,
+                                     fill=False, edgecolor=color, linewidth=2.5, label=label))
+    axis.grid(False)
+    axis.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=11, frameon=False)
+    axis.set_title("What one unit of each layer sees of the digit")
+    axis.set_xlabel("column")
+    axis.set_ylabel("row")
+    figure.tight_layout()
+    return figure
+
+
+def plot_architecture(model) -> plt.Figure:
+    """The network as it is built, drawn from the model: one block per layer, left to right.
+
+    Image-shaped outputs (height x width x channels) are drawn as slabs whose height follows
+    the image size and whose thickness follows the number of channels; vectors as bars whose
+    height follows their length (log scale). Each block is labelled with its layer's name,
+    output shape and number of weights."""
+    layers = [layer for layer in model.layers]
+    shapes = [tuple(layer.output.shape[1:]) for layer in layers]
+    figure, axis = plt.subplots(figsize=(max(12, 1.05 * len(layers)), 4.6))
+    x = 0.0
+    kinds = {"Conv2D": "steelblue", "BatchNormalization": "lightsteelblue", "Activation": "khaki",
+             "MaxPooling2D": "darkorange", "Flatten": "gray", "Dropout": "lightgray",
+             "Dense": "seagreen", "GlobalAveragePooling2D": "darkorange"}
+    for layer, shape in zip(layers, shapes, strict=True):
+        kind = type(layer).__name__
+        if len(shape) == 3:
+            height, width = 0.1 * shape[0], 0.12 + 0.06 * np.log2(shape[2])
+        else:
+            height, width = 0.35 * np.log2(shape[0]), 0.25
+        axis.add_patch(plt.Rectangle((x, -height / 2), width, height,
+                                     facecolor=kinds.get(kind, "white"), edgecolor="black"))
+        text = f"{layer.name}\n{' × '.join(str(d) for d in shape)}\n{layer.count_params():,} w."
+        axis.text(x + width / 2, -height / 2 - 0.15, text, ha="center", va="top", fontsize=9,
+                  rotation=90)
+        x += width + 0.35
+    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=color, edgecolor="black")
+               for kind, color in kinds.items() if any(type(lay).__name__ == kind for lay in layers)]
+    labels = [kind for kind in kinds if any(type(lay).__name__ == kind for lay in layers)]
+    axis.legend(handles, labels, loc="upper right", ncol=4, fontsize=10, frameon=False)
+    axis.set_xlim(-0.3, x)
+    axis.set_ylim(-6.4, 3.9)
+    axis.axis("off")
+    axis.set_title(f"{model.name}: {len(layers)} layers, {model.count_params():,} weights "
+                   "(slab height: image size; thickness: channels; bar: vector length, log scale)")
+    figure.tight_layout()
+    return figure
+
+
+def plot_journey(image: np.ndarray, activations: dict, class_names: Sequence[str]) -> plt.Figure:
+    """One digit through a trained network: the input, every feature map of the two blocks
+    (after ReLU), the dense layer's numbers and the probabilities.
+
+    `activations` holds the outputs (batch of one) of "block1_relu" (1, H, W, C1),
+    "block2_relu" (1, H', W', C2), "dense_relu" (1, units) and "class_probabilities" (1, classes).
+    """
+    block1 = activations["block1_relu"][0]
+    block2 = activations["block2_relu"][0]
+    dense = activations["dense_relu"][0]
+    probabilities = activations["class_probabilities"][0]
+    figure = plt.figure(figsize=(16, 7.5))
+    grid = figure.add_gridspec(2, 4, width_ratios=[1, 2.2, 4.4, 1.6], height_ratios=[1, 0.35])
+
+    def tiles(maps: np.ndarray, columns: int) -> np.ndarray:
+        count, (height, width) = maps.shape[-1], maps.shape[:2]
+        rows = int(np.ceil(count / columns))
+        canvas = np.full((rows * (height + 1) - 1, columns * (width + 1) - 1), np.nan)
+        for index in range(count):
+            r, c = divmod(index, columns)
+            values = maps[:, :, index]
+            scale = values.max() or 1.0
+            canvas[r * (height + 1):r * (height + 1) + height,
+                   c * (width + 1):c * (width + 1) + width] = values / scale
+        return canvas
+
+    def size(maps: np.ndarray) -> str:
+        return f"{maps.shape[-1]} maps of {maps.shape[0]}×{maps.shape[1]}"
+
+    panels = [
+        (grid[0, 0], image, f"input\n{image.shape[0]}×{image.shape[1]}"),
+        (grid[0, 1], tiles(block1, 4), f"block 1: {size(block1)}"),
+        (grid[0, 2], tiles(block2, 8), f"block 2: {size(block2)}"),
+    ]
+    for spec, values, title in panels:
+        axis = figure.add_subplot(spec)
+        cmap = plt.get_cmap("gray_r").with_extremes(bad="white")
+        axis.imshow(values, cmap=cmap, vmin=0, vmax=1)
+        axis.set_title(title, fontsize=12)
+        axis.axis("off")
+    axis = figure.add_subplot(grid[0, 3])
+    colors = ["seagreen" if k == probabilities.argmax() else "lightgray" for k in range(len(probabilities))]
+    axis.barh(np.arange(len(probabilities)), probabilities, color=colors)
+    axis.set_yticks(np.arange(len(probabilities)), class_names)
+    axis.invert_yaxis()
+    axis.set_xlim(0, 1)
+    axis.set_xlabel("probability")
+    axis.set_title("softmax: the answer", fontsize=12)
+    axis = figure.add_subplot(grid[1, :])
+    axis.imshow(dense[np.newaxis, :], cmap="gray_r", aspect="auto", vmin=0)
+    axis.set_yticks([])
+    axis.set_xlabel(f"the {len(dense)} numbers of the dense layer (after ReLU; darker = larger)")
+    figure.suptitle("One digit through the trained network (each map on its own scale)", fontsize=14)
+    figure.tight_layout()
+    return figure
+
+
+def plot_saliency(images: np.ndarray, maps: dict, titles: Sequence[str],
+                  group_titles: Sequence[str] = ("right answers", "confident mistakes"),
+                  scales: dict | None = None) -> plt.Figure:
+    """Each image, then each saliency map drawn over it (red: evidence), in groups side by side.
+
+    `maps` maps a method's name to an array (N, 28, 28) aligned with `images` (N, 28, 28); the
+    N images are split into len(group_titles) equal groups, drawn as blocks of columns.
+    `scales` gives a method a fixed top of its colour scale (e.g. 1.0 for drops of a
+    probability); the others are scaled per image, to their own largest value."""
+    scales = scales or {}
+    groups = len(group_titles)
+    per_group = int(np.ceil(len(images) / groups))
+    columns = 1 + len(maps)
+    figure, axes = plt.subplots(per_group, groups * columns,
+                                figsize=(2.3 * groups * columns, 2.45 * per_group), squeeze=False)
+    for index in range(per_group * groups):
+        group, row = divmod(index, per_group)
+        cells = axes[row, group * columns:(group + 1) * columns]
+        for axis in cells:
+            axis.set_xticks([])
+            axis.set_yticks([])
+        if index >= len(images):
+            for axis in cells:
+                axis.axis("off")
+            continue
+        cells[0].imshow(images[index], cmap="gray_r", vmin=0, vmax=1)
+        cells[0].set_title(titles[index], fontsize=11)
+        for axis, (name, values) in zip(cells[1:], maps.items(), strict=True):
+            axis.imshow(images[index], cmap="gray_r", vmin=0, vmax=1)
+            heat = np.clip(values[index], 0, None)
+            top = scales.get(name) or float(heat.max()) or 1.0
+            axis.imshow(heat, cmap="Reds", alpha=0.6, vmin=0, vmax=top)
+            axis.set_title(name, fontsize=11)
+    figure.tight_layout(rect=(0, 0, 1, 0.95))
+    for group, title in enumerate(group_titles):  # placed after the layout has moved the axes
+        left = axes[0, group * columns].get_position().x0
+        right = axes[0, (group + 1) * columns - 1].get_position().x1
+        figure.text((left + right) / 2, 0.985, title, ha="center", va="top", fontsize=14,
+                    weight="bold")
+    return figure
+
+
+def plot_embedding(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
+                   mistakes: np.ndarray, title: str) -> plt.Figure:
+    """A 2-D projection of feature vectors, coloured by class, mistakes marked with black x."""
+    figure, axis = plt.subplots(figsize=(10, 8))
+    palette = sns.color_palette("tab10", len(class_names))
+    for k, name in enumerate(class_names):
+        chosen = labels == k
+        axis.scatter(points[chosen, 0], points[chosen, 1], s=8, alpha=0.6, color=palette[k], label=name)
+        centre = points[chosen].mean(axis=0)
+        axis.text(centre[0], centre[1], name, fontsize=14, weight="bold", ha="center", va="center",
+                  bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": palette[k]})
+    axis.scatter(points[mistakes, 0], points[mistakes, 1], s=60, marker="x", color="black",
+                 label=f"misclassified ({int(mistakes.sum())})")
+    axis.set_xlabel("first principal component")
+    axis.set_ylabel("second principal component")
+    axis.set_title(title)
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=11, markerscale=2, frameon=False)
+    figure.tight_layout()
+    return figure
+
+
+def plot_shift_robustness(shifts: Sequence[int], curves: dict) -> plt.Figure:
+    """Mean probability of the true class against the shift of the digits, per network.
+
+    `curves` maps (network, direction) to one value per shift; thin lines show each direction,
+    the thick line their mean."""
+    figure, axis = plt.subplots(figsize=(9, 4.5))
+    networks = list(dict.fromkeys(name for name, _ in curves))
+    palette = dict(zip(networks, ["seagreen", "crimson", *sns.color_palette("tab10")], strict=False))
+    for network in networks:
+        lines = [values for (name, _), values in curves.items() if name == network]
+        for values in lines:
+            axis.plot(shifts, values, color=palette[network], linewidth=0.8, alpha=0.5)
+        axis.plot(shifts, np.mean(lines, axis=0), color=palette[network], linewidth=3, marker="o",
+                  label=network)
+    axis.set_xticks(list(shifts))
+    axis.set_ylim(0, 1.02)
+    axis.set_xlabel("shift of the test digits (pixels, in each of four directions)")
+    axis.set_ylabel("mean probability of the true class")
+    axis.set_title("How far can a digit move before the network loses it?")
+    axis.legend()
+    figure.tight_layout()
+    return figure
+
+
+def plot_probabilities_over_training(images: np.ndarray, steps: Sequence[int], probabilities: np.ndarray,
+                                     class_labels: Sequence[str]) -> plt.Figure:
+    """A grid over training: each column one image (drawn on top), each row one training step,
+    each cell the probability the network gave the image's true class at that step.
+
+    `probabilities` has shape (steps, images)."""
+    count = len(images)
+    figure = plt.figure(figsize=(1.25 * count + 2.2, 1.6 + 0.42 * len(steps)))
+    grid = figure.add_gridspec(2, count + 1, height_ratios=[1.1, 0.42 * len(steps)],
+                               width_ratios=[1] * count + [0.12], hspace=0.05)
+    for column in range(count):
+        axis = figure.add_subplot(grid[0, column])
+        axis.imshow(images[column].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+        axis.set_axis_off()
+    axis = figure.add_subplot(grid[1, :count])
+    image = axis.imshow(probabilities, cmap="Greens", vmin=0, vmax=1, aspect="auto")
+    axis.grid(False)
+    for (row, column), value in np.ndenumerate(probabilities):
+        axis.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=10,
+                  color="white" if value > 0.6 else "black")
+    axis.set_xticks(range(count), class_labels)
+    axis.set_yticks(range(len(steps)), [f"after {step:,} steps" for step in steps])
+    axis.set_xlabel("true class")
+    figure.colorbar(image, cax=figure.add_subplot(grid[1, count]), label="probability of the true class")
+    figure.suptitle(f"The probability of the true class, for {count} validation images, during training",
+                    fontsize=13)
+    return figure
+
+
+def print_summary(model, line_length: int = 90) -> None:
+    """Print Keras's `model.summary()` as plain text.
+
+    In Jupyter, Keras draws the summary with `rich`, which either writes colour codes into the
+    stored output or, when asked for plain text, also leaves an empty HTML block behind. The
+    same table is printed here as plain text, with rich's Jupyter mode switched off for the call
+    and the console as wide as the table.
+    """
+    import os
+
+    import rich.console
+
+    lines: list[str] = []
+    detect, columns = rich.console._is_jupyter, os.environ.get("COLUMNS")
+    rich.console._is_jupyter = lambda: False
+    os.environ["COLUMNS"] = str(line_length + 10)  # without a terminal, rich would cut at 80
+    try:
+        model.summary(line_length=line_length, print_fn=lines.append)
+    finally:
+        rich.console._is_jupyter = detect
+        if columns is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = columns
+    print("\n".join(lines).rstrip("\n"))

@@ -1,0 +1,576 @@
+"""mnist_cnn.plots, the figures that look inside the network (notebooks 02, 03 and 08).
+
+Each figure is drawn from real MNIST digits and a small network of the series' architecture,
+then read back from matplotlib's objects: the values drawn, where they sit, their colour
+scale, their labels. A helper that drew the wrong thing (another map, a shifted window, a
+colour scale not centred on 0, a wrong count) fails here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+
+import mnist_cnn  # noqa: E402
+
+mnist_cnn.import_tensorflow_quietly()
+
+import keras  # noqa: E402
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import rich.console  # noqa: E402
+from conftest import REAL_MNIST  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+import mnist_cnn.datasets  # noqa: E402
+from mnist_cnn import inside, plots  # noqa: E402
+from mnist_cnn.normalization import BatchNormalization  # noqa: E402
+
+CLASS_NAMES = list(mnist_cnn.datasets.MNIST.class_names)
+FILTERS = (4, 8)
+DENSE_UNITS = 16
+TRAINING_STEPS = (0, 5, 10, 20, 40)  # steps at which the watched digits' probabilities are recorded
+WATCHED = 8  # watched digits, as in notebook 03
+
+
+# ----- fixtures -------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    """The real MNIST arrays (uint8 images, labels)."""
+    if not REAL_MNIST.is_dir():
+        pytest.skip(f"no MNIST copy at {REAL_MNIST} (set MNIST_DATA_DIR)")
+    from mnist_cnn.data import load_idx_folder
+
+    return load_idx_folder(REAL_MNIST, mnist_cnn.datasets.MNIST)
+
+
+@pytest.fixture(scope="module")
+def labels(mnist, real_digits) -> np.ndarray:
+    """The true classes of `real_digits` (the first 64 test digits)."""
+    return mnist.y_test[: len(real_digits)].astype(int)
+
+
+def default_cnn(seed: int = 0) -> keras.Sequential:
+    """Notebook 02's architecture (layer names included), with fewer filters and units."""
+    keras.utils.set_random_seed(seed)
+
+    def conv_block(filters, name):
+        return [
+            keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv"),
+            BatchNormalization(name=f"{name}_norm"),
+            keras.layers.Activation("relu", name=f"{name}_relu"),
+            keras.layers.MaxPooling2D(pool_size=2, name=f"{name}_pool"),
+        ]
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1), name="image"),
+            *conv_block(FILTERS[0], "block1"),
+            *conv_block(FILTERS[1], "block2"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dropout(0.3, name="dropout_features"),
+            keras.layers.Dense(DENSE_UNITS, use_bias=False, name="dense"),
+            BatchNormalization(name="dense_norm"),
+            keras.layers.Activation("relu", name="dense_relu"),
+            keras.layers.Dropout(0.3, name="dropout_dense"),
+            keras.layers.Dense(10, activation="softmax", name="class_probabilities"),
+        ],
+        name="mnist_cnn",
+    )
+
+
+@pytest.fixture(scope="module")
+def untrained() -> keras.Sequential:
+    return default_cnn(seed=0)
+
+
+@pytest.fixture(scope="module")
+def training(mnist, real_digits, labels):
+    """The same network (same initial weights as `untrained`) trained for 40 steps of 32 real
+    digits, with the probability of the true class of the first 8 test digits at TRAINING_STEPS,
+    shape (steps, 8), as notebook 03's recorder keeps it."""
+    model = default_cnn(seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    x_train = (mnist.x_train[: 32 * TRAINING_STEPS[-1]].astype("float32") / 255)[..., None]
+    y_train = mnist.y_train[: len(x_train)].astype(int)
+    watched = real_digits[:WATCHED]
+    true = labels[:WATCHED]
+    recorded = []
+    for step in range(TRAINING_STEPS[-1] + 1):
+        if step in TRAINING_STEPS:
+            recorded.append(inside.probabilities(model, watched)[np.arange(WATCHED), true])
+        if step < TRAINING_STEPS[-1]:
+            batch = slice(32 * step, 32 * (step + 1))
+            model.train_on_batch(x_train[batch], y_train[batch])
+    return model, np.array(recorded)
+
+
+@pytest.fixture(scope="module")
+def trained(training) -> keras.Sequential:
+    return training[0]
+
+
+# ----- reading figures back ---------------------------------------------------------------------------
+def image_data(axis: plt.Axes, index: int = 0) -> np.ndarray:
+    """The array of the `index`-th image drawn in `axis` (masked values as NaN)."""
+    return np.ma.filled(np.ma.asarray(axis.images[index].get_array(), dtype=float), np.nan)
+
+
+def colour_limits(axis: plt.Axes, index: int = 0) -> tuple[float, float]:
+    return tuple(float(v) for v in axis.images[index].get_clim())
+
+
+def cell(axis: plt.Axes) -> tuple[int, int]:
+    """(row, column) of a subplot in its grid."""
+    spec = axis.get_subplotspec()
+    return spec.rowspan.start, spec.colspan.start
+
+
+def rectangles(axis: plt.Axes) -> list[Rectangle]:
+    return [patch for patch in axis.patches if isinstance(patch, Rectangle)]
+
+
+def covered_pixels(rectangle: Rectangle) -> tuple[list[int], list[int]]:
+    """The rows and columns (also outside a 28x28 image) whose pixel centres lie inside `rectangle`."""
+    x0, y0 = rectangle.get_xy()
+    centres = np.arange(-28, 56)
+    rows = centres[(centres > y0) & (centres < y0 + rectangle.get_height())]
+    cols = centres[(centres > x0) & (centres < x0 + rectangle.get_width())]
+    return rows.tolist(), cols.tolist()
+
+
+def window_by_hand(image: np.ndarray, size: int, row: int, col: int) -> np.ndarray:
+    """The size x size window centred on (row, col), zeros outside the image (padding "same")."""
+    half = size // 2
+    window = np.zeros((size, size))
+    for i in range(size):
+        for j in range(size):
+            r, c = row + i - half, col + j - half
+            if 0 <= r < image.shape[0] and 0 <= c < image.shape[1]:
+                window[i, j] = image[r, c]
+    return window
+
+
+# ----- plot_convolution_step --------------------------------------------------------------------------
+def test_convolution_step_works_out_the_value_the_layer_computes(real_digits, trained):
+    digit = real_digits[0, :, :, 0]
+    kernel = trained.get_layer("block1_conv").get_weights()[0][:, :, 0, 0]
+    feature_map = inside.layer_outputs(trained, real_digits[:1], "block1_conv")["block1_conv"][0, :, :, 0]
+    strongest = np.unravel_index(np.abs(feature_map).argmax(), feature_map.shape)
+    # On the stroke, where the value is largest; and a corner, where the window covers the zero border.
+    for row, col in ((int(strongest[0]), int(strongest[1])), (0, 27)):
+        window = window_by_hand(digit, 3, row, col)
+        expected = float((window * kernel).sum())
+        assert expected == pytest.approx(float(feature_map[row, col]), abs=1e-5)  # what Keras computes
+
+        figure = plots.plot_convolution_step(digit, kernel, row, col)
+        digit_axis, window_axis, kernel_axis, product_axis = figure.axes
+        drawn_sum = float(re.search(r"sum = ([+-]\d+\.\d+)$", product_axis.get_title()).group(1))
+        assert drawn_sum == pytest.approx(expected, abs=1e-4)
+
+        np.testing.assert_allclose(image_data(digit_axis), digit)
+        (frame,) = rectangles(digit_axis)
+        assert covered_pixels(frame) == ([row - 1, row, row + 1], [col - 1, col, col + 1])
+        assert f"row {row}, column {col}" in digit_axis.get_title()
+
+        np.testing.assert_allclose(image_data(window_axis), window, atol=1e-7)
+        assert colour_limits(window_axis) == (0.0, 1.0)
+        written = {text.get_position(): text.get_text() for text in window_axis.texts}
+        assert written == {(j, i): format(window[i, j], ".2f") for i in range(3) for j in range(3)}
+
+        np.testing.assert_allclose(image_data(kernel_axis), kernel)
+        top = float(np.abs(kernel).max())
+        assert colour_limits(kernel_axis) == pytest.approx((-top, top))
+
+        products = window * kernel
+        np.testing.assert_allclose(image_data(product_axis), products, atol=1e-6)
+        low, high = colour_limits(product_axis)
+        assert low == -high and high == pytest.approx(np.abs(products).max() or 1.0, rel=1e-5)
+        plt.close(figure)
+
+
+def test_convolution_step_matches_keras_for_an_even_kernel(real_digits):
+    digit = real_digits[0, :, :, 0]
+    keras.utils.set_random_seed(1)
+    layer = keras.layers.Conv2D(1, 4, padding="same", use_bias=False)
+    feature_map = np.asarray(layer(real_digits[:1]))[0, :, :, 0]
+    kernel = layer.get_weights()[0][:, :, 0, 0]
+    row, col = (int(v) for v in np.unravel_index(np.abs(feature_map).argmax(), feature_map.shape))
+
+    figure = plots.plot_convolution_step(digit, kernel, row, col)
+    drawn_sum = float(re.search(r"sum = ([+-]\d+\.\d+)$", figure.axes[3].get_title()).group(1))
+    assert drawn_sum == pytest.approx(float(feature_map[row, col]), abs=1e-4)
+
+
+# ----- plot_feature_maps ----------------------------------------------------------------------------------
+def test_feature_maps_one_axes_per_map_each_on_its_own_scale(real_digits, untrained):
+    digit = real_digits[0, :, :, 0]
+    names = ["block1_conv", "block1_norm", "block1_relu", "block1_pool"]
+    stages = inside.layer_outputs(untrained, real_digits[:1], names)
+    maps = [digit] + [stages[name][0, :, :, 0] for name in names]
+    titles = ["digit"] + names
+    signed = [False, True, True, False, False]
+    assert min(maps[1].min(), maps[2].min()) < 0 < maps[3].max()  # both kinds of map really occur
+
+    figure = plots.plot_feature_maps(maps, titles, ncols=3, signed=signed, suptitle="block 1",
+                                     row_labels=["first row", "second row"])
+    axes = figure.axes
+    assert len(axes) == 6 and [cell(axis) for axis in axes] == [(r, c) for r in range(2) for c in range(3)]
+    for axis, values, title, is_signed in zip(axes, maps, titles, signed, strict=False):
+        (drawn,) = axis.images
+        np.testing.assert_allclose(image_data(axis), values)
+        assert axis.get_title() == title
+        low, high = colour_limits(axis)
+        if is_signed:
+            assert drawn.get_cmap().name == "RdBu_r"
+            assert (low, high) == pytest.approx((-np.abs(values).max(), np.abs(values).max()))
+        else:
+            assert drawn.get_cmap().name == "gray_r"
+            assert (low, high) == pytest.approx((0.0, values.max()))
+    assert not axes[5].images and not axes[5].axison  # the unused sixth cell is blank
+    assert [axes[0].get_ylabel(), axes[3].get_ylabel()] == ["first row", "second row"]
+    assert figure.get_suptitle() == "block 1"
+
+
+def test_feature_maps_one_flag_for_all_maps(real_digits, untrained):
+    relu = inside.layer_outputs(untrained, real_digits[:1], "block1_relu")["block1_relu"][0]
+    grey_paper = 0.25 + 0.75 * real_digits[1, :, :, 0]  # no value at 0: the scale still starts at 0
+    maps = [*np.moveaxis(relu, -1, 0), grey_paper]
+    figure = plots.plot_feature_maps(maps, [f"map {c}" for c in range(len(maps))], signed=False)
+    assert len(figure.axes) == len(maps)
+    for axis, values in zip(figure.axes, maps, strict=True):
+        np.testing.assert_allclose(image_data(axis), values)
+        assert colour_limits(axis) == pytest.approx((0.0, float(values.max()) or 1.0))
+
+
+# ----- plot_filters ---------------------------------------------------------------------------------------
+def first_filters(model) -> np.ndarray:
+    return np.moveaxis(model.get_layer("block1_conv").get_weights()[0][:, :, 0, :], -1, 0)
+
+
+def test_filters_one_row_per_condition_each_row_on_one_symmetric_scale(untrained, trained):
+    kernels = np.stack([first_filters(untrained), first_filters(trained)])
+    assert not np.allclose(kernels[0], kernels[1])  # training moved the weights
+    figure = plots.plot_filters(kernels, ["initialised", "learned"], suptitle="block1_conv's filters")
+    rows, count = kernels.shape[:2]
+    assert len(figure.axes) == rows * count
+    for axis in figure.axes:
+        row, column = cell(axis)
+        np.testing.assert_allclose(image_data(axis), kernels[row, column])
+        top = float(np.abs(kernels[row]).max())
+        assert colour_limits(axis) == pytest.approx((-top, top))  # the whole row's scale, centred on 0
+        assert axis.get_title() == (f"{column}" if row == 0 else "")
+        assert axis.get_ylabel() == (["initialised", "learned"][row] if column == 0 else "")
+    assert figure.get_suptitle() == "block1_conv's filters"
+
+
+# ----- plot_receptive_fields ------------------------------------------------------------------------------
+def test_receptive_fields_one_square_per_box(real_digits, untrained):
+    digit = real_digits[0, :, :, 0]
+    boxes = []
+    for field in inside.receptive_fields(untrained):
+        if field["layer"] in ("block1_conv", "block1_pool", "block2_conv", "block2_pool"):
+            centre = field["start"] + (14 // field["jump"]) * field["jump"]  # the unit nearest the centre
+            top, bottom = int(centre - (field["size"] - 1) / 2), int(centre + (field["size"] - 1) / 2)
+            boxes.append((f"{field['layer']}: {field['size']}×{field['size']}", top, bottom, top, bottom))
+    boxes.append(("dense: 28×28", 0, 27, 0, 27))
+    assert [bottom - top + 1 for _, top, bottom, _, _ in boxes] == [3, 4, 8, 10, 28]
+
+    figure = plots.plot_receptive_fields(digit, boxes)
+    (axis,) = figure.axes
+    np.testing.assert_allclose(image_data(axis), digit)
+    drawn = rectangles(axis)
+    assert len(drawn) == len(boxes)
+    for rectangle, (label, top, bottom, left, right) in zip(drawn, boxes, strict=True):
+        assert covered_pixels(rectangle) == (list(range(top, bottom + 1)), list(range(left, right + 1)))
+        assert rectangle.get_label() == label and not rectangle.get_fill()
+    assert [text.get_text() for text in axis.get_legend().get_texts()] == [box[0] for box in boxes]
+    assert len({to_rgba(rectangle.get_edgecolor()) for rectangle in drawn}) == len(boxes)
+
+
+# ----- plot_architecture ----------------------------------------------------------------------------------
+def test_architecture_one_labelled_block_per_layer(trained):
+    figure = plots.plot_architecture(trained)
+    (axis,) = figure.axes
+    layers = trained.layers
+    blocks = sorted(rectangles(axis), key=lambda patch: patch.get_x())
+    assert len(blocks) == len(layers) == len(axis.texts)
+    for layer, block, text in zip(layers, blocks, axis.texts, strict=True):
+        shape = tuple(layer.output.shape[1:])
+        name, drawn_shape, weights = text.get_text().split("\n")
+        assert name == layer.name
+        assert drawn_shape == " × ".join(str(d) for d in shape)
+        assert weights == f"{layer.count_params():,} w."
+        assert text.get_position()[0] == pytest.approx(block.get_x() + block.get_width() / 2)  # its label
+        if len(shape) == 3:
+            assert block.get_height() == pytest.approx(0.1 * shape[0])  # slab height: image size
+        else:
+            assert block.get_height() == pytest.approx(0.35 * np.log2(shape[0]))  # bar: log of the length
+    # One colour per kind of layer, named in the legend.
+    colour_of = {}
+    for layer, block in zip(layers, blocks, strict=True):
+        colour_of.setdefault(type(layer).__name__, set()).add(to_rgba(block.get_facecolor()))
+    assert all(len(colours) == 1 for colours in colour_of.values())
+    assert len({colours.pop() for colours in colour_of.values()}) == len(colour_of)
+    legend = [text.get_text() for text in axis.get_legend().get_texts()]
+    assert sorted(legend) == sorted(colour_of)
+    assert sum(layer.count_params() for layer in layers) == trained.count_params()
+    assert axis.get_title().startswith(f"mnist_cnn: {len(layers)} layers, {trained.count_params():,} weights")
+
+
+# ----- plot_journey ---------------------------------------------------------------------------------------
+def test_journey_draws_each_stage_of_the_digit_and_highlights_the_answer(real_digits, trained):
+    names = ["block1_relu", "block2_relu", "dense_relu", "class_probabilities"]
+    journey = inside.layer_outputs(trained, real_digits[:1], names)
+    digit = real_digits[0, :, :, 0]
+    figure = plots.plot_journey(digit, journey, CLASS_NAMES)
+    by_title = {axis.get_title(): axis for axis in figure.axes}
+
+    np.testing.assert_allclose(image_data(by_title["input\n28×28"]), digit)
+    for layer, title, columns in (("block1_relu", f"block 1: {FILTERS[0]} maps of 28×28", 4),
+                                  ("block2_relu", f"block 2: {FILTERS[1]} maps of 14×14", 8)):
+        maps = journey[layer][0]
+        canvas = image_data(by_title[title])
+        height, width, count = maps.shape
+        assert canvas.shape == (int(np.ceil(count / columns)) * (height + 1) - 1, columns * (width + 1) - 1)
+        for channel in range(count):
+            r, c = divmod(channel, columns)
+            tile = canvas[r * (height + 1):r * (height + 1) + height, c * (width + 1):c * (width + 1) + width]
+            values = maps[:, :, channel]
+            np.testing.assert_allclose(tile, values / (values.max() or 1.0), rtol=1e-6)
+
+    probabilities = journey["class_probabilities"][0]
+    bars_axis = by_title["softmax: the answer"]
+    bars = rectangles(bars_axis)
+    assert len(bars) == 10
+    np.testing.assert_allclose([bar.get_width() for bar in bars], probabilities, rtol=1e-6)
+    centres = [bar.get_y() + bar.get_height() / 2 for bar in bars]
+    tick_names = [text.get_text() for text in bars_axis.get_yticklabels()]
+    ticks = dict(zip(bars_axis.get_yticks(), tick_names, strict=True))
+    assert [ticks[centre] for centre in centres] == CLASS_NAMES  # each bar named by its class
+    colours = [to_rgba(bar.get_facecolor()) for bar in bars]
+    highlighted = [k for k, colour in enumerate(colours) if colours.count(colour) == 1]
+    assert highlighted == [int(probabilities.argmax())]
+    assert bars_axis.get_xlim() == (0, 1)
+
+    (dense_axis,) = [axis for axis in figure.axes if "dense layer" in axis.get_xlabel()]
+    np.testing.assert_allclose(image_data(dense_axis), journey["dense_relu"][:1], rtol=1e-6)
+    assert f"the {DENSE_UNITS} numbers" in dense_axis.get_xlabel()
+
+
+# ----- plot_saliency --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def saliency_cases(real_digits, labels, trained):
+    """Right answers then mistakes of the trained network, and two saliency maps of each (notebook 08)."""
+    probabilities = inside.probabilities(trained, real_digits)
+    predicted = probabilities.argmax(axis=1)
+    right = np.flatnonzero(predicted == labels)[:4]
+    wrong = np.flatnonzero(predicted != labels)[:4]
+    assert len(right) == len(wrong) == 4
+    cases = np.concatenate([right, wrong])
+    images = real_digits[cases]
+    maps = {
+        "occlusion": inside.occlusion_pixel_map(inside.occlusion_map(trained, images, predicted[cases])),
+        "gradient × input": inside.gradient_times_input(trained, images, predicted[cases]),
+    }
+    titles = [f"{labels[i]} → said {predicted[i]}" for i in cases]
+    return images[..., 0], maps, titles
+
+
+@pytest.mark.parametrize("count", [8, 7])
+def test_saliency_groups_side_by_side_each_map_over_its_image(saliency_cases, count):
+    images, maps, titles = saliency_cases
+    images, titles = images[:count], titles[:count]
+    maps = {name: values[:count] for name, values in maps.items()}
+    groups, columns = ("right answers", "confident mistakes"), 1 + len(maps)
+    per_group = int(np.ceil(count / len(groups)))
+
+    figure = plots.plot_saliency(images, maps, titles, group_titles=groups, scales={"occlusion": 1.0})
+    at = {cell(axis): axis for axis in figure.axes}
+    assert sorted(at) == [(r, c) for r in range(per_group) for c in range(len(groups) * columns)]
+    for index in range(per_group * len(groups)):
+        group, row = divmod(index, per_group)
+        cells = [at[row, group * columns + k] for k in range(columns)]
+        if index >= count:
+            assert all(not axis.images and not axis.axison for axis in cells)
+            continue
+        np.testing.assert_allclose(image_data(cells[0]), images[index])
+        assert cells[0].get_title() == titles[index]
+        for axis, (name, values) in zip(cells[1:], maps.items(), strict=True):
+            assert axis.get_title() == name
+            assert len(axis.images) == 2  # the digit, then the heat over it
+            np.testing.assert_allclose(image_data(axis, 0), images[index])
+            heat = np.clip(values[index], 0, None)
+            np.testing.assert_allclose(image_data(axis, 1), heat)
+            top = 1.0 if name == "occlusion" else float(heat.max()) or 1.0
+            assert colour_limits(axis, 1) == pytest.approx((0.0, top))
+    assert [text.get_text() for text in figure.texts] == list(groups)
+    assert len({colour_limits(at[r, 2], 1) for r in range(per_group)}) > 1  # per-image scales differ
+
+
+def test_saliency_group_titles_are_centred_over_their_groups(saliency_cases):
+    images, maps, titles = saliency_cases
+    figure = plots.plot_saliency(images, maps, titles, scales={"occlusion": 1.0})
+    figure.canvas.draw()
+    columns = 1 + len(maps)
+    first_row = sorted((axis for axis in figure.axes if cell(axis)[0] == 0), key=lambda a: cell(a)[1])
+    for group, text in enumerate(figure.texts):
+        left = first_row[group * columns].get_position().x0
+        right = first_row[(group + 1) * columns - 1].get_position().x1
+        assert text.get_position()[0] == pytest.approx((left + right) / 2, abs=0.01)
+
+
+# ----- plot_embedding -------------------------------------------------------------------------------------
+def test_embedding_one_scatter_per_class_and_the_mistakes_apart(real_digits, labels, trained):
+    features = inside.layer_outputs(trained, real_digits, "dense_relu")["dense_relu"]
+    points, _ = inside.pca_2d(features)
+    mistakes = inside.probabilities(trained, real_digits).argmax(axis=1) != labels
+    assert 0 < mistakes.sum() < len(labels) and set(labels) == set(range(10))
+
+    figure = plots.plot_embedding(points, labels, CLASS_NAMES, mistakes, title="dense features")
+    (axis,) = figure.axes
+    *classes, errors = axis.collections
+    assert len(classes) == 10
+    for k, scatter in enumerate(classes):
+        assert scatter.get_label() == CLASS_NAMES[k]
+        np.testing.assert_allclose(scatter.get_offsets(), points[labels == k])
+    assert len({tuple(scatter.get_facecolor()[0]) for scatter in classes}) == 10
+    np.testing.assert_allclose(errors.get_offsets(), points[mistakes])
+    assert errors.get_label() == f"misclassified ({int(mistakes.sum())})"
+    legend = [text.get_text() for text in axis.get_legend().get_texts()]
+    assert legend == [*CLASS_NAMES, f"misclassified ({int(mistakes.sum())})"]
+    names_at = {text.get_text(): text.get_position() for text in axis.texts}
+    for k, name in enumerate(CLASS_NAMES):  # each class's name at the centre of its points
+        assert names_at[name] == pytest.approx(tuple(points[labels == k].mean(axis=0)))
+    assert axis.get_title() == "dense features"
+
+
+# ----- plot_shift_robustness ------------------------------------------------------------------------------
+def test_shift_robustness_thick_line_is_the_mean_of_the_directions(real_digits, labels, trained):
+    keras.utils.set_random_seed(0)
+    dense_net = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(),
+                                  keras.layers.Dense(10, activation="softmax")])
+    shifts = list(range(0, 5))
+    directions = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
+    curves = {}
+    for name, model in (("CNN", trained), ("dense network", dense_net)):
+        for direction, (dx, dy) in directions.items():
+            curves[name, direction] = [
+                float(inside.probabilities(model, inside.shift_images(real_digits, dx * s, dy * s))
+                      [np.arange(len(labels)), labels].mean())
+                for s in shifts]
+
+    figure = plots.plot_shift_robustness(shifts, curves)
+    (axis,) = figure.axes
+    thick = [line for line in axis.lines if line.get_linewidth() == 3]
+    assert [line.get_label() for line in thick] == ["CNN", "dense network"]
+    for line in thick:
+        network = line.get_label()
+        own = [values for (name, _), values in curves.items() if name == network]
+        thin = [other for other in axis.lines
+                if other not in thick and to_rgba(other.get_color()) == to_rgba(line.get_color())]
+        assert sorted(tuple(other.get_ydata()) for other in thin) == sorted(tuple(values) for values in own)
+        assert len({tuple(values) for values in own}) > 1  # the directions differ: the mean means something
+        np.testing.assert_allclose(line.get_ydata(), np.mean(own, axis=0))
+        np.testing.assert_array_equal(line.get_xdata(), shifts)
+    assert len(axis.lines) == len(curves) + 2
+    assert to_rgba(thick[0].get_color()) != to_rgba(thick[1].get_color())
+    assert list(axis.get_xticks()) == shifts
+    assert [text.get_text() for text in axis.get_legend().get_texts()] == ["CNN", "dense network"]
+
+
+# ----- plot_probabilities_over_training -------------------------------------------------------------------
+def test_probabilities_over_training_heatmap_is_the_recorded_probabilities(real_digits, labels, training):
+    _, probabilities = training
+    assert probabilities.shape == (len(TRAINING_STEPS), WATCHED)
+    assert probabilities[-1].mean() > probabilities[0].mean()  # the network learned a little
+    digits = real_digits[:WATCHED]
+    true_names = [CLASS_NAMES[k] for k in labels[:WATCHED]]
+
+    figure = plots.plot_probabilities_over_training(digits, TRAINING_STEPS, probabilities, true_names)
+    drawn = [axis for axis in figure.axes if axis.images]
+    (heat_axis,) = [axis for axis in drawn if image_data(axis).shape == probabilities.shape]
+    digit_axes = [axis for axis in drawn if image_data(axis).shape == (28, 28)]
+    assert len(digit_axes) == WATCHED
+
+    np.testing.assert_allclose(image_data(heat_axis), probabilities)
+    assert colour_limits(heat_axis) == (0.0, 1.0)
+    assert [t.get_text() for t in heat_axis.get_xticklabels()] == true_names
+    steps = [text.get_text() for text in heat_axis.get_yticklabels()]
+    assert steps == [f"after {step:,} steps" for step in TRAINING_STEPS]
+    written = {text.get_position(): text.get_text() for text in heat_axis.texts}
+    assert written == {(c, r): f"{p:.2f}" for (r, c), p in np.ndenumerate(probabilities)}
+
+    # Each digit is drawn above its own column of the heatmap.
+    figure.canvas.draw()
+    box = heat_axis.get_position()
+    cell_width = box.width / WATCHED
+    for column, axis in enumerate(sorted(digit_axes, key=lambda a: a.get_position().x0)):
+        np.testing.assert_allclose(image_data(axis), digits[column, :, :, 0])
+        middle = axis.get_position().x0 + axis.get_position().width / 2
+        assert abs(middle - (box.x0 + (column + 0.5) * cell_width)) < cell_width / 4
+
+
+def test_probabilities_over_training_title_does_not_miscount(real_digits, labels, training):
+    _, probabilities = training
+    count = 5
+    figure = plots.plot_probabilities_over_training(real_digits[:count], TRAINING_STEPS,
+                                                    probabilities[:, :count],
+                                                    [CLASS_NAMES[k] for k in labels[:count]])
+    assert "eight" not in figure.get_suptitle()
+
+
+# ----- print_summary --------------------------------------------------------------------------------------
+def check_plain_summary(model, out: str, err: str) -> None:
+    assert err == ""
+    assert "\x1b[" not in out and "<" not in out  # no colour codes, no HTML
+    lines = out.rstrip("\n").splitlines()
+    assert lines[0] == f'Model: "{model.name}"'
+    assert lines[-1].startswith(" Non-trainable params: ")  # nothing printed after the table's totals
+    for layer in model.layers:
+        assert sum(line.startswith(f"│ {layer.name} (") for line in lines) == 1
+    assert f" Total params: {model.count_params():,} (" in out
+    assert model.count_params() >= 1000  # so that the count above is written with a comma
+
+
+def test_print_summary_prints_the_plain_table_and_nothing_else(untrained, capsys):
+    detect = rich.console._is_jupyter
+    assert plots.print_summary(untrained) is None
+    out, err = capsys.readouterr()
+    check_plain_summary(untrained, out, err)
+    assert rich.console._is_jupyter is detect  # rich's Jupyter detection is put back
+
+
+def test_print_summary_is_plain_text_even_where_rich_detects_jupyter(untrained, capsys, monkeypatch):
+    def in_jupyter():
+        return True
+
+    monkeypatch.setattr(rich.console, "_is_jupyter", in_jupyter)
+    plots.print_summary(untrained)
+    out, err = capsys.readouterr()
+    check_plain_summary(untrained, out, err)
+    assert rich.console._is_jupyter is in_jupyter
+
+
+def test_print_summary_keeps_the_param_column_without_a_terminal(untrained, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # what rich falls back to when no terminal answers
+    plots.print_summary(untrained)
+    out, _ = capsys.readouterr()
+    assert "Param #" in out
+    for layer in untrained.layers:
+        (row,) = [line for line in out.splitlines() if line.startswith(f"│ {layer.name} (")]
+        assert row.rstrip().rstrip("│").split("│")[-1].strip() == f"{layer.count_params():,}"

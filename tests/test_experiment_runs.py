@@ -78,7 +78,7 @@ def test_a_students_experiment_runs_through_and_is_compared(base, tmp_path, caps
     assert "an experiment: no bar applies" in evaluation
     table = evaluation[evaluation.index("default reference"):]
     assert first_id in table and f"{second_id}  <- this run" in table
-    assert "test accuracy:" in evaluation and "for the default:" in evaluation
+    assert "test accuracy:" in evaluation and "the default with the same seed" in evaluation
     assert "EPOCHS=1" in outputs(first["04"])
 
     # The reader breaks 03 on a rerun: it stops before saving. The summary shows no result of

@@ -75,7 +75,7 @@ def test_keras_batch_normalization_and_ours_have_the_same_signature():
 # ----- the default --------------------------------------------------------------------------------
 REFERENCE = Reference(
     dataset="mnist",
-    configuration={**SHIPPED, "architecture": "abc", "parameters": 422_314,
+    configuration={**SHIPPED, "architecture": "abc", "parameters": 422_314, "structure": "Conv2D > Flatten",
                    "optimizer": "Adam, learning rate cosine decay from 0.002 to 0 over 4,220 steps"},
     seeds=[42, 43, 44],
     val_accuracy={"mean": 0.9920, "std": 0.0005, "per_seed": [0.9918, 0.9925, 0.9917]},
@@ -96,7 +96,7 @@ def default_configuration(**changes):
     configuration = {name: SHIPPED[name] for number in ("01", "02", "03")
                      for name in names_of(number)}
     configuration.update({key: REFERENCE.configuration[key]
-                          for key in ("architecture", "parameters", "optimizer")})
+                          for key in ("architecture", "parameters", "structure", "optimizer")})
     configuration.update(changes)
     return configuration
 
@@ -127,6 +127,16 @@ def test_a_change_made_in_the_code_is_seen():
         "the architecture, changed in the code: 181,674 parameters (default 422,314)"]
     optimizer = compare(optimizer="Adam, learning rate constant 0.001")
     assert optimizer.labels == ["optimizer in the code (Adam, learning rate constant 0.001)"]
+
+
+def test_a_change_of_the_code_is_seen_even_beside_a_changed_hyperparameter():
+    layers = compare(FILTERS=[8, 16], architecture="xyz", parameters=104_000,
+                     structure="Conv2D > GlobalAveragePooling2D")
+    assert layers.labels == ["FILTERS=(8, 16)", "architecture in the code (104,000 parameters)"]
+    schedule = compare(EPOCHS=1, optimizer="Adam, learning rate constant 0.001")
+    assert schedule.labels == ["EPOCHS=1", "optimizer in the code (Adam, learning rate constant 0.001)"]
+    longer = compare(EPOCHS=1, optimizer="Adam, learning rate cosine decay from 0.002 to 0 over 844 steps")
+    assert longer.labels == ["EPOCHS=1"]  # the same schedule, shorter: the hyperparameter explains it
 
 
 def test_the_sentence_against_the_reference_compares_the_same_seed():

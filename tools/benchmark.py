@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from mnist_cnn.exercises import scratch_project  # noqa: E402
-from mnist_cnn.experiments import REFERENCE_FILE  # noqa: E402
-from mnist_cnn.handoff import sidecar_path, write_text_atomically  # noqa: E402
+from mnist_cnn.experiments import REFERENCE_FILE, model_signature  # noqa: E402
+from mnist_cnn.handoff import load_keras_model, sidecar_path, write_text_atomically  # noqa: E402
 from mnist_cnn.paths import LOG_ENV_VAR, ProjectPaths  # noqa: E402
 from mnist_cnn.runner import SERIES  # noqa: E402
 from mnist_cnn.versions import library_versions  # noqa: E402
@@ -77,11 +77,14 @@ def collect_run(folder: Path, seed: int, dataset: str) -> dict:
     with paths["history"].path.open() as handle:
         history = list(csv.DictReader(handle))
     metrics = json.loads(paths["metrics"].path.read_text())
+    # The signature recomputed from the model file, so a reference written from runs of an
+    # earlier version carries every key the current comparison uses.
+    signature = model_signature(load_keras_model(paths["trained_model"].path))
     return {
         "seed": seed,
         "dataset": dataset,
         "fit_seconds": model_meta["params"]["fit_seconds"],
-        "configuration": model_meta["configuration"],
+        "configuration": {**model_meta["configuration"], **signature},
         "history": {name: [float(row[name]) for row in history]
                     for name in ("loss", "accuracy", "val_loss", "val_accuracy")},
         "test_accuracy": metrics["test_accuracy"],

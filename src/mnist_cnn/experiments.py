@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from .settings import SHIPPED, names_of
 
 REFERENCE_FILE = Path(__file__).with_name("default_reference.json")
 NOT_COMPARED = ("DATASET", "SEED")  # the default is the default with any seed, per data set
-SIGNATURE_KEYS = ("architecture", "parameters", "optimizer")
+SIGNATURE_KEYS = ("architecture", "structure", "parameters", "optimizer")
 
 
 # ----- what the code built ----------------------------------------------------------------------
@@ -49,9 +50,25 @@ def _schedule_text(learning_rate: Any) -> str:
     return f"constant {float(learning_rate):g}"
 
 
+def structure_of(layers: list) -> str:
+    """The layers' classes and their settings that are words, not numbers ("same", "relu"):
+    what no hyperparameter of notebook 02 can change, so a difference is a change of code."""
+    parts = []
+    for name, config in layers:
+        words = [f"{key}={value}" for key, value in sorted(config.items())
+                 if isinstance(value, str) and key != "data_format"]
+        parts.append(f"{name}({', '.join(words)})" if words else name)
+    return " > ".join(parts)
+
+
+def _without_numbers(text: str) -> str:
+    return re.sub(r"\d[\d,.]*(?:e-?\d+)?", "#", text)
+
+
 def model_signature(model: Any) -> dict[str, Any]:
-    """The architecture (a checksum of every layer's class and settings, names left out),
-    the parameter count and, for a compiled model, its optimizer and learning-rate schedule."""
+    """The architecture (a checksum of every layer's class and settings, names left out), its
+    structure (the same without the numbers), the parameter count and, for a compiled model,
+    its optimizer and learning-rate schedule."""
     layers = []
     for layer in model.layers:
         config = {key: value for key, value in layer.get_config().items()
@@ -61,6 +78,7 @@ def model_signature(model: Any) -> dict[str, Any]:
     signature = {
         "architecture": hashlib.sha256(text.encode()).hexdigest()[:16],
         "parameters": int(model.count_params()),
+        "structure": structure_of(layers),
     }
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None:
@@ -200,15 +218,22 @@ def compare_with_default(configuration: Mapping[str, Any], dataset: str,
     differences = [f"{key} = {_text(value)} (default {_text(expected[key])})"
                    for key, value in named.items()]
     labels = [f"{key}={_text(value)}" for key, value in named.items()]
-    if changed.keys() & {"architecture", "parameters"} and not named.keys() & set(names_of("02")):
+    # A hyperparameter of 02 changes the architecture's numbers, one of 03 the schedule's; a
+    # change of the code shows as a different structure, or as a difference no hyperparameter
+    # explains.
+    structure_changed = "structure" in changed and "structure" in expected
+    if structure_changed or (changed.keys() & {"architecture", "parameters"}
+                             and not named.keys() & set(names_of("02"))):
         parameters = _text(configuration.get("parameters"))
         differences.append(f"the architecture, changed in the code: {parameters} parameters "
                            f"(default {_text(expected.get('parameters'))})")
         labels.append(f"architecture in the code ({parameters} parameters)")
-    if "optimizer" in changed and not named.keys() & set(names_of("03")):
-        differences.append(f"the optimizer, changed in the code: {changed['optimizer']} "
+    optimizer = changed.get("optimizer")
+    if optimizer is not None and (_without_numbers(optimizer) != _without_numbers(expected["optimizer"])
+                                  or not named.keys() & set(names_of("03"))):
+        differences.append(f"the optimizer, changed in the code: {optimizer} "
                            f"(default {expected['optimizer']})")
-        labels.append(f"optimizer in the code ({changed['optimizer']})")
+        labels.append(f"optimizer in the code ({optimizer})")
     return Comparison(dataset, differences, reference, changed, labels, configuration.get("SEED"))
 
 

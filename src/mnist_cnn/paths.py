@@ -19,6 +19,7 @@ NOTEBOOKS = {
     "05": "05_predict_and_analyze_errors.ipynb",
     "06": "06_save_reload_and_use.ipynb",
     "07": "07_tune_the_cnn.ipynb",
+    "08": "08_look_inside_the_network.ipynb",
 }
 
 

@@ -1,7 +1,7 @@
 """Run notebooks of the series headless, in order, and report what they produced.
 
-    python -m mnist_cnn.runner                      # notebooks 01-06 on MNIST
-    python -m mnist_cnn.runner --dataset fashion_mnist 01 02 03 04 05 06 07
+    python -m mnist_cnn.runner                      # notebooks 01-06 and 08 on MNIST
+    python -m mnist_cnn.runner --dataset fashion_mnist 01 02 03 04 05 06 07 08
     python -m mnist_cnn.runner --inplace 01 02      # refresh the stored outputs (maintainers)
 
 Executed copies go to build/executed/<dataset>/, so running the series never changes the
@@ -26,7 +26,9 @@ from .datasets import DATASET_ENV_VAR, get_dataset
 from .handoff import sidecar_path
 from .paths import LOG_ENV_VAR, NOTEBOOKS, ProjectPaths
 
-SERIES = ("01", "02", "03", "04", "05", "06")
+# What `make run` runs: the six stages of the study and the look inside the trained network.
+# Notebook 07 (tuning) is optional and long: `make tune`.
+SERIES = ("01", "02", "03", "04", "05", "06", "08")
 
 
 def execute_notebook(
@@ -110,10 +112,14 @@ def report(dataset: str, since: dt.datetime, numbers: list[str] | tuple[str, ...
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("numbers", nargs="*", default=list(SERIES), help="notebooks, e.g. 01 02")
+    parser.add_argument("numbers", nargs="*", default=list(SERIES),
+                        help="notebooks, e.g. 01 02 (default: the series, " + " ".join(SERIES) + ")")
+    parser.add_argument("--all", action="store_true", help="every notebook, 07 (tuning) included")
     parser.add_argument("--dataset", default=os.environ.get(DATASET_ENV_VAR, "mnist"))
     parser.add_argument("--inplace", action="store_true", help="store outputs in the notebooks")
     args = parser.parse_args(argv)
+    if args.all:
+        args.numbers = sorted(NOTEBOOKS)
     unknown = [number for number in args.numbers if number not in NOTEBOOKS]
     if unknown:
         parser.error(f"unknown notebook numbers {unknown}; choose from {sorted(NOTEBOOKS)}")

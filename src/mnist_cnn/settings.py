@@ -73,7 +73,7 @@ def _one_of(*choices: str) -> Callable[[Any], bool]:
     return lambda value: value in choices
 
 
-_ALL = ("01", "02", "03", "04", "05", "06", "07")
+_ALL = ("01", "02", "03", "04", "05", "06", "07", "08")
 
 HYPERPARAMETERS: dict[str, Hyperparameter] = {
     spec.name: spec
@@ -109,6 +109,11 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
         Hyperparameter("LATENCY_REPEATS", 100, ("06",), "a positive whole number",
                        _positive_int),
         Hyperparameter("TUNING", "quick", ("07",), "'quick' or 'full'", _one_of("quick", "full")),
+        Hyperparameter("ANALYSIS_IMAGES", 2000, ("08",), "a positive whole number",
+                       lambda v: _positive_int(v) and v >= 20),
+        Hyperparameter("DELETION_IMAGES", 500, ("08",), "a positive whole number", _positive_int),
+        Hyperparameter("OCCLUSION_PATCH", 4, ("08",), "a whole number from 1 to 14",
+                       lambda v: _positive_int(v) and v <= 14),
     )
 }
 

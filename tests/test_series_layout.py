@@ -1,0 +1,44 @@
+"""Every notebook in notebooks/ is part of the series everywhere: registry, runner, make, README."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from mnist_cnn.paths import NOTEBOOKS
+from mnist_cnn.runner import SERIES
+
+ROOT = Path(__file__).resolve().parents[1]
+ON_DISK = sorted(path.name for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def make_dry_run(target: str) -> str:
+    result = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True,
+                            check=True)
+    return result.stdout
+
+
+def test_every_notebook_on_disk_is_registered_and_numbered_by_its_key():
+    assert sorted(NOTEBOOKS.values()) == ON_DISK
+    assert all(name.startswith(f"{number}_") for number, name in NOTEBOOKS.items())
+
+
+def test_make_run_runs_every_notebook_but_the_optional_tuning():
+    assert sorted(SERIES) == sorted(set(NOTEBOOKS) - {"07"})
+    assert "-m mnist_cnn.runner" in make_dry_run("run")
+    assert "mnist_cnn.runner 07" in make_dry_run("tune")
+    assert "--all" in make_dry_run("fashion")
+
+
+def test_make_test_runs_nbval_over_every_notebook():
+    command = next(line for line in make_dry_run("notebooks-test").splitlines() if "--nbval" in line)
+    for name in ON_DISK:
+        assert f"notebooks/{name}" in command, name
+
+
+def test_the_readme_table_lists_every_notebook():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## The notebooks"):]
+    table = table[:table.index("\n## ", 3)]
+    for name in ON_DISK:
+        assert f"(notebooks/{name})" in table, name

@@ -20,7 +20,7 @@ NOTEBOOKS := $(filter-out $(TUNING_NOTEBOOK),$(sort $(wildcard notebooks/[0-9][0
 NBVAL := $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	--nbval-cell-timeout=1800 -p no:cacheprovider
 
-.PHONY: help setup data run test lint unit notebooks-test integration fashion tune bench lab \
+.PHONY: help setup data run test lint unit notebooks-test integration fashion tune bench lab lab-refresh \
 	notebooks clean clean-all
 
 help:  ## Show the targets
@@ -53,7 +53,7 @@ lint: setup  ## ruff over the package, tests, tools and notebooks
 unit: setup  ## Unit tests of the package (seconds)
 	$(BIN)/pytest tests -m "not slow"
 
-# Notebook 07 runs in its quick mode here: it replaces a tuned model that `make tune` made.
+# Notebook 07 runs in its quick mode here, writing *_quick files: `make tune`'s are kept.
 notebooks-test: data  ## nbval: execute every notebook on MNIST and compare its stored outputs
 	$(NBVAL) $(NOTEBOOKS) $(TUNING_NOTEBOOK)
 
@@ -69,13 +69,18 @@ tune: data  ## Notebook 07 with the full search budget (about 60 minutes on 2 CP
 bench: data  ## Benchmark: training and inference speed, accuracy over seeds -> reports/benchmark.json
 	$(BIN)/python tools/benchmark.py
 
-lab: data  ## Open the notebooks in JupyterLab
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+# JupyterLab on lab/, with idle kernels of closed notebooks shut down after 15 minutes
+# (mnist_cnn/workspace.py: LAB_OPTIONS).
+lab: data  ## Open your working copy of the notebooks (lab/, ignored by git) in JupyterLab
+	$(BIN)/python -m mnist_cnn.workspace lab
+
+lab-refresh: setup  ## Replace lab/'s copies of REFRESH="03 07" by the current notebooks (yours are kept)
+	$(BIN)/python -m mnist_cnn.workspace refresh $(REFRESH)
 
 notebooks: data  ## Maintainers: rerun the series (not 07) and store the outputs in the notebooks
 	$(BIN)/python -m mnist_cnn.runner --inplace
 
-clean:  ## Delete generated data, models and reports (keeps .venv and data/raw)
+clean:  ## Delete generated data, models and reports, the experiment log (keeps .venv, data/raw, lab/)
 	rm -rf data/processed build reports/* models/*.keras models/*.json models/*.md
 	git checkout -- models/README.md reports/README.md 2>/dev/null || true
 

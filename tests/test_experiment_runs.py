@@ -163,3 +163,45 @@ def test_recording_the_training_does_not_change_the_trained_model(base):
     without = train(record=False)
     assert train(record=False) == without  # a fresh process trains the same model twice
     assert train(record=True) == without
+
+
+def run_with_training_cell_twice(notebook: Path) -> None:
+    """Execute `notebook` top to bottom in one kernel, the cell tagged "training" twice."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    book = nbformat.read(notebook, as_version=4)
+    client = NotebookClient(book, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(notebook.parent)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    with client.setup_kernel():
+        for index, cell in enumerate(book.cells):
+            client.execute_cell(cell, index)
+            if "training" in cell.metadata.get("tags", []):
+                client.execute_cell(cell, index)  # the reader runs it again
+
+
+def test_running_the_training_cell_twice_trains_once_from_the_start(base, tmp_path):
+    """03's training cell, run twice in one kernel, saves what one run saves: a model trained
+    for EPOCHS epochs from notebook 02's weights, and a record that says so."""
+    settings = {"MNIST_CNN_ROOT": None, "MNIST_CNN_DATASET": "mnist", "MNIST_CNN_TRAINING_IMAGES": "2000"}
+    content, records = [], []
+    for name, twice in (("once", False), ("twice", True)):
+        paths = scratch_project(tmp_path / name, ROOT, artifacts_from=base, before="03")
+        with environment({**settings, "MNIST_CNN_ROOT": str(paths.root)}):
+            notebook = paths.notebooks / NOTEBOOKS["03"]
+            if twice:
+                run_with_training_cell_twice(notebook)
+            else:
+                execute_notebook(notebook)
+        meta = json.loads(sidecar_path(paths["trained_model"].path).read_text())
+        content.append(meta["content_id"])
+        records.append(meta)
+    assert content[0] == content[1]  # the same weights: the second run started from the start
+    for meta in records:
+        assert meta["params"]["epochs_trained"] == 5 == meta["configuration"]["EPOCHS"]
+        assert meta["params"]["images_trained_on"] == 2000
+    from mnist_cnn.handoff import load_keras_model
+
+    trained = load_keras_model(paths["trained_model"].path)  # the one trained twice
+    assert int(trained.optimizer.iterations.numpy()) == 5 * 32  # 5 epochs of 2,000 images, not 10

@@ -219,3 +219,55 @@ def test_noise_alone_is_not_a_digit():
 
     with pytest.raises(ImageError, match="No digit found"):
         prepare_digit_image(Image.fromarray(noise.astype(np.uint8)))
+
+
+# ----- transform_digit: what the explorer of notebook 05 does to a digit ---------------------------
+def test_transform_with_no_change_returns_the_digit(real_digits):
+    from mnist_cnn.images import transform_digit
+
+    digit = real_digits[0, :, :, 0]
+    np.testing.assert_array_equal(transform_digit(digit), digit)
+
+
+def test_transform_moves_the_ink_without_wrapping(real_digits):
+    from mnist_cnn.images import transform_digit
+
+    digit = real_digits[0, :, :, 0]
+    moved = transform_digit(digit, dx=2, dy=-1)
+    assert moved.sum() == pytest.approx(digit.sum())  # all the ink is still there
+    before, after = centre_of_mass(digit), centre_of_mass(moved)
+    assert after[0] == pytest.approx(before[0] - 1, abs=1e-4)
+    assert after[1] == pytest.approx(before[1] + 2, abs=1e-4)
+    far = transform_digit(digit, dx=27)
+    assert far[:, :27].sum() == 0  # pushed out to the right, not wrapped to the left
+
+
+def test_transform_rotates_about_the_centre(real_digits):
+    from mnist_cnn.images import transform_digit
+
+    digit = real_digits[0, :, :, 0]  # a 7: its top bar is horizontal
+    quarter = transform_digit(digit, degrees=90)
+    # A quarter turn counter-clockwise about the centre (13.5, 13.5): ink above the centre
+    # goes to its left, ink right of it goes above it.
+    (row, col), (new_row, new_col) = (np.subtract(centre_of_mass(image), 13.5)
+                                      for image in (digit, quarter))
+    assert new_col == pytest.approx(row, abs=0.3) and new_row == pytest.approx(-col, abs=0.3)
+    back = transform_digit(transform_digit(digit, degrees=30), degrees=-30)
+    assert np.abs(back - digit).mean() < 0.05  # two bilinear resamplings blur a little
+
+
+def test_transform_thickens_and_thins_strokes(real_digits):
+    from mnist_cnn.images import transform_digit
+
+    digit = real_digits[2, :, :, 0]
+    thick, thin = transform_digit(digit, thickness=1), transform_digit(digit, thickness=-1)
+    assert (thick >= digit).all() and (thick > 0.5).sum() > (digit > 0.5).sum()
+    assert (thin <= digit).all() and (thin > 0.5).sum() < (digit > 0.5).sum()
+
+
+def test_transform_erases_the_top_rows(real_digits):
+    from mnist_cnn.images import transform_digit
+
+    digit = real_digits[0, :, :, 0]
+    erased = transform_digit(digit, erase_top=10)
+    assert erased[:10].sum() == 0 and np.array_equal(erased[10:], digit[10:])

@@ -103,18 +103,24 @@ def test_a_stale_model_is_reported_not_used(paths, tmp_path, monkeypatch):
     assert "rerun 03_compile_and_train.ipynb" in message
 
 
+def tuned(paths, key: str):
+    """Notebook 07's file `key` of a full run if there is one, else of the quick run (make test)."""
+    for name in (key, f"{key}_quick"):
+        if paths[name].path.is_file():
+            return paths[name].path
+    pytest.skip(f"{paths.relative(paths[key])} is missing: run notebook 07 first")
+
+
 def test_the_tuned_model_averages_its_network_over_its_test_time_views(paths):
     """Notebook 07's saved model: the seed-42 network and the views chosen on validation."""
-    if not paths["tuned_model"].path.is_file():
-        pytest.skip("models/mnist_cnn_tuned.keras is missing: run notebook 07 first")
+    tuned_model = tuned(paths, "tuned_model")
     import numpy as np
 
     from mnist_cnn.augment import FixedAffine
     from mnist_cnn.handoff import load_keras_model
 
-    model = load_keras_model(paths["tuned_model"].path)
-    chosen_views = json.loads(sidecar_path(paths["tuned_model"].path).read_text())["params"][
-        "test_time_views"]
+    model = load_keras_model(tuned_model)
+    chosen_views = json.loads(sidecar_path(tuned_model).read_text())["params"]["test_time_views"]
     network = model.get_layer("mnist_cnn_tuned")
     warps = [layer for layer in model.layers if isinstance(layer, FixedAffine)]
     assert len(warps) == (0 if chosen_views == "none" else 8), chosen_views
@@ -178,9 +184,7 @@ def test_the_tuned_models_card_gives_the_recipe_that_loads_it(paths, tmp_path):
 
     import numpy as np
 
-    card_path = paths["tuned_model_card"].path
-    if not paths["tuned_model"].path.is_file() or not card_path.is_file():
-        pytest.skip("models/mnist_cnn_tuned.keras is missing: run notebook 07 first")
+    tuned_model, card_path = tuned(paths, "tuned_model"), tuned(paths, "tuned_model_card")
     recipe = re.search(r"```python\n(.*?)```", card_path.read_text(), re.S)
     assert recipe, "the card must give the loading code as a python block"
     with np.load(paths["processed"].path) as data:
@@ -191,13 +195,12 @@ def test_the_tuned_models_card_gives_the_recipe_that_loads_it(paths, tmp_path):
     run_python(recipe.group(1) + check, paths.root)
     from mnist_cnn.handoff import load_keras_model
 
-    expected = load_keras_model(paths["tuned_model"].path).predict(np.load(tmp_path / "x.npy"),
-                                                                    verbose=0)
+    expected = load_keras_model(tuned_model).predict(np.load(tmp_path / "x.npy"), verbose=0)
     np.testing.assert_allclose(np.load(out), expected, atol=1e-6)
 
     refused = WITHOUT_PACKAGE + (
         "import keras\ntry:\n"
-        f"    keras.saving.load_model({str(paths['tuned_model'].path)!r}, safe_mode=True)\n"
+        f"    keras.saving.load_model({str(tuned_model)!r}, safe_mode=True)\n"
         "except Exception as error:\n    print(error)\nelse:\n    print('loaded')\n")
     message = run_python(refused, tmp_path)
     assert "loaded" not in message and ("FixedAffine" in message or "mnist_cnn" in message)

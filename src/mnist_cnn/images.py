@@ -149,3 +149,35 @@ def _centre_by_mass(fitted: np.ndarray) -> np.ndarray:
     canvas = Image.new("F", (SIZE, SIZE), 0.0)
     canvas.paste(Image.fromarray(fitted), (left, top))  # clips at the edges
     return np.asarray(canvas)
+
+
+def transform_digit(image: np.ndarray, degrees: float = 0.0, dx: int = 0, dy: int = 0,
+                    thickness: int = 0, erase_top: int = 0) -> np.ndarray:
+    """A 28x28 digit (values 0..1) turned, moved, made thicker or thinner, or partly erased.
+
+    In this order: rotated by `degrees` (counter-clockwise, about the image centre, bilinear),
+    strokes thickened (`thickness` > 0: each step spreads the ink to the 8 neighbours, the
+    brightest wins) or thinned (< 0: each step keeps a pixel only as bright as its darkest
+    neighbour), moved `dx` pixels right and `dy` down (the border filled with 0, never
+    wrapped), and the top `erase_top` rows of the image set to 0. Returns float32, 28x28.
+    """
+    result = np.asarray(image, dtype=np.float32).reshape(SIZE, SIZE)
+    if degrees:
+        # About the image's centre (PIL's default: (14, 14) in its coordinates, where a pixel
+        # spans one unit, which is between pixels 13 and 14 in numpy's).
+        result = np.asarray(Image.fromarray(result).rotate(degrees, resample=Image.Resampling.BILINEAR))
+    for _ in range(abs(int(thickness))):
+        padded = np.pad(result, 1)
+        windows = np.stack([padded[r:r + SIZE, c:c + SIZE] for r in range(3) for c in range(3)])
+        result = windows.max(axis=0) if thickness > 0 else windows.min(axis=0)
+    if dx or dy:
+        moved = np.zeros_like(result)
+        rows = slice(max(dy, 0), SIZE + min(dy, 0)), slice(max(-dy, 0), SIZE + min(-dy, 0))
+        cols = slice(max(dx, 0), SIZE + min(dx, 0)), slice(max(-dx, 0), SIZE + min(-dx, 0))
+        if rows[0].start < rows[0].stop and cols[0].start < cols[0].stop:
+            moved[rows[0], cols[0]] = result[rows[1], cols[1]]
+        result = moved
+    if erase_top:
+        result = result.copy()
+        result[:max(0, int(erase_top))] = 0.0
+    return np.clip(result, 0.0, 1.0).astype(np.float32)

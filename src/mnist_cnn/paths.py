@@ -90,6 +90,13 @@ class ProjectPaths:
                 artifact("tuned_model", self.models / f"{name}_cnn_tuned.keras", "07"),
                 artifact("tuned_model_card", self.models / f"{name}_cnn_tuned.md", "07"),
                 artifact("tuned_ensemble", self.models / f"{name}_cnn_tuned_ensemble.keras", "07"),
+                # 07's quick mode (what `make test` runs) writes apart, so that it never
+                # replaces the results of a full search.
+                artifact("tuning_trials_quick", self.reports / "tuning_trials_quick.csv", "07"),
+                artifact("tuned_model_quick", self.models / f"{name}_cnn_tuned_quick.keras", "07"),
+                artifact("tuned_model_card_quick", self.models / f"{name}_cnn_tuned_quick.md", "07"),
+                artifact("tuned_ensemble_quick",
+                         self.models / f"{name}_cnn_tuned_ensemble_quick.keras", "07"),
             )
         }
 

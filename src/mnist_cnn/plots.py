@@ -540,3 +540,87 @@ def print_summary(model, line_length: int = 90) -> None:
         else:
             os.environ["COLUMNS"] = columns
     print("\n".join(lines).rstrip("\n"))
+
+
+def _probability_bars(axis: plt.Axes, probabilities: np.ndarray, class_names: Sequence[str],
+                      true_class: int | None = None) -> None:
+    best = int(np.argmax(probabilities))
+    colors = ["seagreen" if k == best else "lightgray" for k in range(len(probabilities))]
+    if true_class is not None and true_class != best:
+        colors[best] = "crimson"
+    axis.barh(np.arange(len(probabilities)), probabilities, color=colors)
+    axis.set_yticks(np.arange(len(probabilities)), class_names)
+    axis.invert_yaxis()
+    axis.set_xlim(0, 1)
+    axis.set_xlabel("probability")
+
+
+def plot_reading(digit, probabilities: np.ndarray, maps: np.ndarray | None,
+                 class_names: Sequence[str], title: str) -> plt.Figure:
+    """What the network reads in one image: the MNIST-style preparation (the stages kept by
+    `images.prepare_digit_image`), the ten probabilities, and feature maps (H, W, channels; the
+    first eight are drawn) if given."""
+    stages = {"your image": (digit.original, "gray"), "ink, cropped": (digit.cropped, "gray"),
+              "fitted in 20×20": (digit.fitted, "gray"), "28×28, as MNIST": (digit.image, "gray")}
+    shown_maps = 0 if maps is None else min(8, maps.shape[-1])
+    figure = plt.figure(figsize=(12, 5.6 if shown_maps else 3.4))
+    rows = 2 if shown_maps else 1
+    grid = figure.add_gridspec(rows, 6, width_ratios=[1, 1, 1, 1, 0.2, 2.2],
+                               height_ratios=[1, 0.55] if shown_maps else [1])
+    for column, (name, (image, cmap)) in enumerate(stages.items()):
+        axis = figure.add_subplot(grid[0, column])
+        axis.imshow(image, cmap=cmap)
+        axis.set_title(name, fontsize=12)
+        axis.axis("off")
+    axis = figure.add_subplot(grid[0, 5])
+    _probability_bars(axis, probabilities, class_names)
+    best = int(np.argmax(probabilities))
+    axis.set_title(f"it reads {class_names[best]} ({probabilities[best]:.0%})", fontsize=13)
+    if shown_maps:
+        inner = grid[1, :].subgridspec(1, shown_maps, wspace=0.05)
+        for channel in range(shown_maps):
+            axis = figure.add_subplot(inner[0, channel])
+            axis.imshow(maps[:, :, channel], cmap="gray_r", vmin=0)
+            axis.set_title(f"block 1, map {channel}", fontsize=11)
+            axis.axis("off")
+    figure.suptitle(title, fontsize=14)
+    figure.tight_layout()
+    return figure
+
+
+def plot_probabilities_of(image: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str],
+                          title: str) -> plt.Figure:
+    """One (changed) digit and the ten probabilities the network gives it."""
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.6), gridspec_kw={"width_ratios": [1, 1.6]})
+    axes[0].imshow(image, cmap="gray_r", vmin=0, vmax=1)
+    axes[0].axis("off")
+    _probability_bars(axes[1], probabilities, class_names)
+    best = int(np.argmax(probabilities))
+    axes[1].set_title(f"it reads {class_names[best]} ({probabilities[best]:.0%})", fontsize=13)
+    figure.suptitle(title, fontsize=13)
+    figure.tight_layout()
+    return figure
+
+
+def plot_robustness_sweeps(sweeps: dict) -> plt.Figure:
+    """How the network's accuracy and its probability for the true class move as one change
+    grows, one panel per change. `sweeps` maps a change's name to (values, mean probability of
+    the true class per value, accuracy per value)."""
+    columns = 2
+    rows = int(np.ceil(len(sweeps) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(11, 3.6 * rows), sharey=True, squeeze=False)
+    for axis, (name, (values, probability, accuracy)) in zip(axes.flat, sweeps.items(), strict=False):
+        axis.plot(values, accuracy, "s-", color="steelblue", label="accuracy")
+        axis.plot(values, probability, "o--", color="seagreen", label="mean probability of the true class")
+        axis.set_xlabel(name)
+        axis.set_ylim(0, 1.02)
+        axis.set_xticks(list(values))
+    for axis in axes.flat[len(sweeps):]:
+        axis.axis("off")
+    for axis in axes[:, 0]:
+        axis.set_ylabel("on these test digits")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="upper right", ncol=2, frameon=False, fontsize=12)
+    figure.suptitle("Where the network holds and where it breaks", x=0.02, ha="left", fontsize=14)
+    figure.tight_layout(rect=(0, 0, 1, 0.95))
+    return figure

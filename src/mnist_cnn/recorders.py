@@ -178,3 +178,32 @@ class TrainingRecorder(keras.callbacks.Callback):
         self._next_step += 1
         if self._next_step in self.wanted:
             self._capture(self._next_step)
+
+
+class ProgressPrinter(keras.callbacks.Callback):
+    """One short line every `every` epochs (and after the last): how far a long training is.
+
+    For trainings of many minutes run with `verbose=0`, so that a reader in JupyterLab sees
+    how far it is and how long an epoch takes, without a line per epoch in the stored output.
+    """
+
+    def __init__(self, label: str, every: int = 5):
+        super().__init__()
+        self.label = label
+        self.every = every
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        done, total = epoch + 1, self.params.get("epochs")
+        if done % self.every and done != total:
+            return
+        seconds = (time.perf_counter() - self._start) / done
+        accuracy = (logs or {}).get("val_accuracy")
+        shown = f", validation accuracy {accuracy:.4f}" if accuracy is not None else ""
+        print(f"{self.label}: epoch {done}/{total}{shown} ({seconds:.0f} s per epoch)", flush=True)

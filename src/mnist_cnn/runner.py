@@ -52,9 +52,20 @@ def execute_notebook(
     client.execute()
     seconds = time.perf_counter() - start
     if output is not None:
+        from .interactive import strip_widget_views
+
+        strip_widget_views(book)  # the stored notebook keeps the static figures, no widget state
         output.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(book, output)
     return seconds
+
+
+def cell_timeout(number: str) -> int:
+    """Seconds one cell of notebook `number` may run: 07's full search trains networks for up
+    to 15 minutes each, two of them in one cell; everything else finishes in seconds."""
+    if number == "07" and os.environ.get("MNIST_CNN_TUNING", "quick") == "full":
+        return 3 * 3600
+    return 1800
 
 
 def run_series(
@@ -73,7 +84,7 @@ def run_series(
         output = notebook if inplace else paths.root / "build" / "executed" / dataset / notebook.name
         if not quiet:
             print(f"running {notebook.name} ({dataset}) ...", flush=True)
-        timings[number] = execute_notebook(notebook, output)
+        timings[number] = execute_notebook(notebook, output, timeout=cell_timeout(number))
         if not quiet:
             print(f"  done in {timings[number]:.1f} s", flush=True)
     return timings
@@ -104,7 +115,8 @@ def report(dataset: str, since: dt.datetime, numbers: list[str] | tuple[str, ...
     elif "04" in numbers:
         lines.append(f"test accuracy ({paths.dataset.title}): none from this run "
                      f"(notebook 04 did not run to the end)")
-    for key in ("final_model", "tuned_model", "tuned_ensemble"):
+    for key in ("final_model", "tuned_model", "tuned_ensemble", "tuned_model_quick",
+                "tuned_ensemble_quick"):
         if written_since(paths[key].path, since):
             lines.append(f"{key.replace('_', ' ')}: {paths.relative(paths[key])}")
     return "\n".join(lines)

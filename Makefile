@@ -21,7 +21,7 @@ NBVAL := $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/n
 	--nbval-cell-timeout=1800 -p no:cacheprovider
 
 .PHONY: help setup data run test lint unit notebooks-test integration fashion tune bench lab \
-	notebooks clean clean-all
+	notebooks site clean clean-all
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ lab: data  ## Open the notebooks in JupyterLab
 
 notebooks: data  ## Maintainers: rerun the series (not 07) and store the outputs in the notebooks
 	$(BIN)/python -m mnist_cnn.runner --inplace
+
+site: setup  ## Build the reference site from the stored notebooks into build/site/ (offline)
+	$(BIN)/python tools/build_site.py --out build/site
 
 clean:  ## Delete generated data, models and reports (keeps .venv and data/raw)
 	rm -rf data/processed build reports/* models/*.keras models/*.json models/*.md

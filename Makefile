@@ -21,7 +21,7 @@ NBVAL := $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/n
 	--nbval-cell-timeout=1800 -p no:cacheprovider
 
 .PHONY: help setup data run test lint unit notebooks-test integration fashion tune bench lab lab-refresh \
-	notebooks clean clean-all
+	notebooks site clean clean-all
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ lab-refresh: setup  ## Replace lab/'s copies of REFRESH="03 07" by the current n
 
 notebooks: data  ## Maintainers: rerun the series (not 07) and store the outputs in the notebooks
 	$(BIN)/python -m mnist_cnn.runner --inplace
+
+site: setup  ## Build the reference site from the stored notebooks into build/site/ (offline)
+	$(BIN)/python tools/build_site.py --out build/site
 
 clean:  ## Delete generated data, models and reports, the experiment log (keeps .venv, data/raw, lab/)
 	rm -rf data/processed build reports/* models/*.keras models/*.json models/*.md

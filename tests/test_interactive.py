@@ -144,3 +144,48 @@ def test_the_explorer_shows_what_the_sliders_do(model, labelled_digits):
     title = explorer.static_figure().texts[0].get_text()
     assert title == f"test digit 3 (a {CLASSES[y_test[3]]}): degrees 45"
     assert set(explorer._repr_mimebundle_()) >= {"image/png", "text/plain", WIDGET_VIEW}
+
+
+def test_a_headless_kernel_gets_one_stable_output_per_widget(tmp_path):
+    """What nbval sees: a kernel with no front end. The widgets' figures go into the widgets'
+    own state, never into the cell as extra outputs or `clear_output` messages."""
+    from jupyter_client.manager import start_new_kernel
+
+    digits = np.zeros((4, 28, 28), "float32")
+    digits[:, 5:23, 12:16] = 1.0  # a stroke, like a 1
+    np.save(tmp_path / "digits.npy", digits)
+    as_drawing(digits[0]).save(tmp_path / "sample.png")
+    code = f"""
+import numpy as np
+from mnist_cnn.images import prepare_digit_image
+from mnist_cnn.interactive import DigitExplorer, DigitReader
+digits = np.load({str(tmp_path / "digits.npy")!r})
+uniform = lambda batch: np.full((len(batch), 10), 0.1)
+explorer = DigitExplorer(uniform, digits, np.arange(4), [str(k) for k in range(10)])
+explorer.controls["degrees"].value = 30
+reader = DigitReader(uniform, prepare_digit_image, [str(k) for k in range(10)],
+                     sample={str(tmp_path / "sample.png")!r})
+display(explorer, reader)
+"""
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        message_id = client.execute(code)
+        seen = []
+        while True:
+            message = client.get_iopub_msg(timeout=60)
+            if message["parent_header"].get("msg_id") != message_id:
+                continue
+            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                break
+            seen.append(message)
+        reply = client.get_shell_msg(timeout=60)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    kinds = [message["msg_type"] for message in seen]
+    errors = [message["content"] for message in seen if message["msg_type"] in ("error", "stream")]
+    assert "clear_output" not in kinds and not errors, errors
+    shown = [message["content"]["data"]["text/plain"] for message in seen
+             if message["msg_type"] == "display_data"]
+    assert shown == [DigitExplorer.description, DigitReader.description]

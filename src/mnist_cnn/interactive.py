@@ -29,7 +29,6 @@ import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
 import traitlets
-from IPython.display import display
 from PIL import Image
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -112,6 +111,20 @@ class DigitCanvas(anywidget.AnyWidget):
         return Image.open(io.BytesIO(base64.b64decode(self.png.split(",", 1)[1])))
 
 
+def show_in(output: ipywidgets.Output, figure: plt.Figure | None = None, text: str = "") -> None:
+    """Replace what `output` shows by `figure` (closed afterwards) or by `text`.
+
+    It sets the widget's `outputs` directly instead of `with output: display(...)`: that sends
+    cell outputs which only a front end redirects into the widget, so a headless run (nbval)
+    would store them in the cell, and `clear_output` would reach it as an unhandled message."""
+    if figure is not None:
+        shown = {"output_type": "display_data", "metadata": {},
+                 "data": {"image/png": figure_png(figure), "text/plain": repr(figure)}}
+    else:
+        shown = {"output_type": "stream", "name": "stdout", "text": text}
+    output.outputs = (shown,)
+
+
 def figure_png(figure: plt.Figure) -> str:
     """A figure as base64 PNG (what a notebook stores for an image output); closes it."""
     buffer = io.BytesIO()
@@ -187,19 +200,15 @@ class DigitReader(_WithStaticFigure):
         return self.figure(self.sample, "What the network reads in the sample image")
 
     def _show(self, source, title: str) -> None:
-        self.output.clear_output(wait=True)
-        with self.output:
-            try:
-                digit, probabilities, maps = self.read(source)
-            except Exception as error:  # a blank canvas, a stray dot: say it, keep going
-                self.answer.value = self._answer_html(None)
-                print(f"{type(error).__name__}: {error}")
-                return
-            self.answer.value = self._answer_html(probabilities)
-            figure = self.plots.plot_reading(digit, probabilities, maps, self.class_names,
-                                             f"What the network reads in {title}")
-            display(figure)
-            plt.close(figure)
+        try:
+            digit, probabilities, maps = self.read(source)
+        except Exception as error:  # a blank canvas, a stray dot: say it, keep going
+            self.answer.value = self._answer_html(None)
+            show_in(self.output, text=f"{type(error).__name__}: {error}\n")
+            return
+        self.answer.value = self._answer_html(probabilities)
+        show_in(self.output, self.plots.plot_reading(digit, probabilities, maps, self.class_names,
+                                                     f"What the network reads in {title}"))
 
     def _redraw(self, change) -> None:
         drawing = self.canvas.image()
@@ -256,11 +265,7 @@ class DigitExplorer(_WithStaticFigure):
         return self.figure(**{name: control.value for name, control in self.controls.items()})
 
     def _redraw(self, change) -> None:
-        self.output.clear_output(wait=True)
-        with self.output:
-            figure = self.static_figure()
-            display(figure)
-            plt.close(figure)
+        show_in(self.output, self.static_figure())
 
 
 def strip_widget_views(book) -> int:

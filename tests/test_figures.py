@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
@@ -64,8 +65,10 @@ def labels(mnist, real_digits) -> np.ndarray:
     return mnist.y_test[: len(real_digits)].astype(int)
 
 
-def default_cnn(seed: int = 0) -> keras.Sequential:
-    """Notebook 02's architecture (layer names included), with fewer filters and units."""
+def default_cnn(seed: int = 0, filters: tuple[int, int] = FILTERS, units: int = DENSE_UNITS
+                ) -> keras.Sequential:
+    """Notebook 02's architecture (layer names included), with fewer filters and units unless
+    told (notebook 02's are 32 and 64 filters, 128 units)."""
     keras.utils.set_random_seed(seed)
 
     def conv_block(filters, name):
@@ -79,11 +82,11 @@ def default_cnn(seed: int = 0) -> keras.Sequential:
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1), name="image"),
-            *conv_block(FILTERS[0], "block1"),
-            *conv_block(FILTERS[1], "block2"),
+            *conv_block(filters[0], "block1"),
+            *conv_block(filters[1], "block2"),
             keras.layers.Flatten(name="flatten"),
             keras.layers.Dropout(0.3, name="dropout_features"),
-            keras.layers.Dense(DENSE_UNITS, use_bias=False, name="dense"),
+            keras.layers.Dense(units, use_bias=False, name="dense"),
             BatchNormalization(name="dense_norm"),
             keras.layers.Activation("relu", name="dense_relu"),
             keras.layers.Dropout(0.3, name="dropout_dense"),
@@ -262,20 +265,49 @@ def first_filters(model) -> np.ndarray:
     return np.moveaxis(model.get_layer("block1_conv").get_weights()[0][:, :, 0, :], -1, 0)
 
 
+def check_filters(figure, kernels: np.ndarray, labels: list[str], most: int = 16) -> None:
+    """Every filter drawn once, under its number, in its condition's row of its block of at most
+    `most` filters, on its condition's colour scale (the same for all its filters, centred on 0)."""
+    conditions, count = kernels.shape[:2]
+    blocks = int(np.ceil(count / most))
+    columns = int(np.ceil(count / blocks))
+    assert columns <= most and len(figure.axes) == conditions * count
+    seen = set()
+    for axis in figure.axes:
+        row, column = cell(axis)
+        block, place = divmod(row, conditions + 1)  # per block: a row for the numbers, then the conditions
+        assert place >= 1 and column < columns
+        condition, index = place - 1, block * columns + column
+        seen.add((condition, index))
+        np.testing.assert_allclose(image_data(axis), kernels[condition, index])
+        top = float(np.abs(kernels[condition]).max())
+        assert colour_limits(axis) == pytest.approx((-top, top))  # the whole condition's scale, centred on 0
+        assert axis.get_title() == (f"{index}" if condition == 0 else "")  # each block headed by the numbers
+        assert axis.get_ylabel() == (labels[condition] if column == 0 else "")
+    assert len(seen) == conditions * count
+
+
 def test_filters_one_row_per_condition_each_row_on_one_symmetric_scale(untrained, trained):
     kernels = np.stack([first_filters(untrained), first_filters(trained)])
     assert not np.allclose(kernels[0], kernels[1])  # training moved the weights
     figure = plots.plot_filters(kernels, ["initialised", "learned"], suptitle="block1_conv's filters")
-    rows, count = kernels.shape[:2]
-    assert len(figure.axes) == rows * count
-    for axis in figure.axes:
-        row, column = cell(axis)
-        np.testing.assert_allclose(image_data(axis), kernels[row, column])
-        top = float(np.abs(kernels[row]).max())
-        assert colour_limits(axis) == pytest.approx((-top, top))  # the whole row's scale, centred on 0
-        assert axis.get_title() == (f"{column}" if row == 0 else "")
-        assert axis.get_ylabel() == (["initialised", "learned"][row] if column == 0 else "")
+    check_filters(figure, kernels, ["initialised", "learned"])
+    assert len({cell(axis)[0] for axis in figure.axes}) == 2  # 4 filters: one block, no wrapping
     assert figure.get_suptitle() == "block1_conv's filters"
+
+
+def test_filters_wrap_into_blocks_of_sixteen_each_filter_above_itself():
+    rng = np.random.default_rng(0)
+    kernels = rng.normal(size=(3, 32, 3, 3)) * np.array([1.0, 0.1, 5.0])[:, None, None, None]
+    labels = ["step 0", "step 20", "step 4,220"]
+    figure = plots.plot_filters(kernels, labels, suptitle="32 filters")
+    check_filters(figure, kernels, labels)
+    figure.canvas.draw()
+    by_index = {(int(axis.get_title()) if axis.get_title() else None): axis for axis in figure.axes
+                if cell(axis)[0] % 4 == 1}
+    for index in range(16):  # filter 16 + i right below filter i's block, in the same column
+        above, below = by_index[index].get_position(), by_index[16 + index].get_position()
+        assert above.x0 == pytest.approx(below.x0) and below.y1 < above.y0
 
 
 # ----- plot_receptive_fields ------------------------------------------------------------------------------
@@ -303,23 +335,32 @@ def test_receptive_fields_one_square_per_box(real_digits, untrained):
 
 
 # ----- plot_architecture ----------------------------------------------------------------------------------
-def test_architecture_one_labelled_block_per_layer(trained):
+def test_architecture_one_labelled_row_per_layer(trained):
     figure = plots.plot_architecture(trained)
     (axis,) = figure.axes
     layers = trained.layers
-    blocks = sorted(rectangles(axis), key=lambda patch: patch.get_x())
-    assert len(blocks) == len(layers) == len(axis.texts)
-    for layer, block, text in zip(layers, blocks, axis.texts, strict=True):
+    blocks = sorted(rectangles(axis), key=lambda patch: -patch.get_y())  # top to bottom
+    texts = axis.texts
+    assert [text.get_text() for text in texts[:3]] == ["layer", "output shape", "weights"]
+    assert len(blocks) == len(layers) and len(texts) == 3 + 3 * len(layers)
+    right_of_blocks = max(block.get_x() + block.get_width() for block in blocks)
+    for index, (layer, block) in enumerate(zip(layers, blocks, strict=True)):
         shape = tuple(layer.output.shape[1:])
-        name, drawn_shape, weights = text.get_text().split("\n")
-        assert name == layer.name
-        assert drawn_shape == " × ".join(str(d) for d in shape)
-        assert weights == f"{layer.count_params():,} w."
-        assert text.get_position()[0] == pytest.approx(block.get_x() + block.get_width() / 2)  # its label
+        name, drawn_shape, weights = texts[3 + 3 * index:6 + 3 * index]
+        assert name.get_text() == layer.name
+        assert drawn_shape.get_text() == " × ".join(str(d) for d in shape)
+        assert weights.get_text() == f"{layer.count_params():,}"
+        middle = block.get_y() + block.get_height() / 2
+        for text in (name, drawn_shape, weights):  # its label: on the block's row, to its right, level
+            assert text.get_position()[1] == pytest.approx(middle)
+            assert text.get_position()[0] > right_of_blocks and text.get_rotation() == 0
         if len(shape) == 3:
-            assert block.get_height() == pytest.approx(0.1 * shape[0])  # slab height: image size
+            assert block.get_width() == pytest.approx(0.08 * shape[0])  # slab width: image size
+            assert block.get_height() == pytest.approx(min(0.42, 0.05 * np.sqrt(shape[2])))  # channels
         else:
-            assert block.get_height() == pytest.approx(0.35 * np.log2(shape[0]))  # bar: log of the length
+            assert block.get_width() == pytest.approx(0.25 * np.log2(shape[0]))  # bar: log of the length
+    rows = [block.get_y() + block.get_height() / 2 for block in blocks]
+    assert all(np.diff(rows) < 0)  # one row per layer, in the model's order
     # One colour per kind of layer, named in the legend.
     colour_of = {}
     for layer, block in zip(layers, blocks, strict=True):
@@ -329,7 +370,8 @@ def test_architecture_one_labelled_block_per_layer(trained):
     legend = [text.get_text() for text in axis.get_legend().get_texts()]
     assert sorted(legend) == sorted(colour_of)
     assert sum(layer.count_params() for layer in layers) == trained.count_params()
-    assert axis.get_title().startswith(f"mnist_cnn: {len(layers)} layers, {trained.count_params():,} weights")
+    assert axis.get_title(loc="left").startswith(
+        f"mnist_cnn: {len(layers)} layers, {trained.count_params():,} weights")
 
 
 # ----- plot_journey ---------------------------------------------------------------------------------------
@@ -341,8 +383,8 @@ def test_journey_draws_each_stage_of_the_digit_and_highlights_the_answer(real_di
     by_title = {axis.get_title(): axis for axis in figure.axes}
 
     np.testing.assert_allclose(image_data(by_title["input\n28×28"]), digit)
-    for layer, title, columns in (("block1_relu", f"block 1: {FILTERS[0]} maps of 28×28", 4),
-                                  ("block2_relu", f"block 2: {FILTERS[1]} maps of 14×14", 8)):
+    for layer, title, columns in (("block1_relu", f"block 1:\n{FILTERS[0]} maps of 28×28", 4),
+                                  ("block2_relu", f"block 2:\n{FILTERS[1]} maps of 14×14", 8)):
         maps = journey[layer][0]
         canvas = image_data(by_title[title])
         height, width, count = maps.shape
@@ -354,7 +396,7 @@ def test_journey_draws_each_stage_of_the_digit_and_highlights_the_answer(real_di
             np.testing.assert_allclose(tile, values / (values.max() or 1.0), rtol=1e-6)
 
     probabilities = journey["class_probabilities"][0]
-    bars_axis = by_title["softmax: the answer"]
+    bars_axis = by_title["softmax:\nthe answer"]
     bars = rectangles(bars_axis)
     assert len(bars) == 10
     np.testing.assert_allclose([bar.get_width() for bar in bars], probabilities, rtol=1e-6)
@@ -387,7 +429,7 @@ def saliency_cases(real_digits, labels, trained):
         "occlusion": inside.occlusion_pixel_map(inside.occlusion_map(trained, images, predicted[cases])),
         "gradient × input": inside.gradient_times_input(trained, images, predicted[cases]),
     }
-    titles = [f"{labels[i]} → said {predicted[i]}" for i in cases]
+    titles = [f"{labels[i]} → said {predicted[i]} ({probabilities[i].max():.0%})" for i in cases]
     return images[..., 0], maps, titles
 
 
@@ -409,7 +451,7 @@ def test_saliency_groups_side_by_side_each_map_over_its_image(saliency_cases, co
             assert all(not axis.images and not axis.axison for axis in cells)
             continue
         np.testing.assert_allclose(image_data(cells[0]), images[index])
-        assert cells[0].get_title() == titles[index]
+        assert cells[0].get_title().replace("\n", " ") == titles[index]  # broken into lines if too wide
         for axis, (name, values) in zip(cells[1:], maps.items(), strict=True):
             assert axis.get_title() == name
             assert len(axis.images) == 2  # the digit, then the heat over it
@@ -574,3 +616,184 @@ def test_print_summary_keeps_the_param_column_without_a_terminal(untrained, caps
     for layer in untrained.layers:
         (row,) = [line for line in out.splitlines() if line.startswith(f"│ {layer.name} (")]
         assert row.rstrip().rstrip("│").split("│")[-1].strip() == f"{layer.count_params():,}"
+
+
+# ----- readable in JupyterLab ---------------------------------------------------------------------------
+LAB_WIDTH_PX = 930  # Lab's output area in a 1,400 px window is ~950 px; a wider image is shrunk, text and all
+SMALLEST_PT = 12.6  # the notebook's body text, 14 px, at the series' 80 dpi (1 pt = 80/72 px)
+PLOTTING_HELPERS = sorted(
+    name for name, value in vars(plots).items()
+    if callable(value) and getattr(value, "__module__", None) == plots.__name__
+    and not name.startswith("_") and name not in ("use_style", "print_summary")
+)
+FASHION_NAMES = list(mnist_cnn.datasets.FASHION_MNIST.class_names)
+
+
+def every_figure(mnist, real_digits, labels, trained, training, saliency_cases):
+    """(helper, case, figure) for every public plotting helper of `plots`, at the sizes the
+    notebooks draw (32 and 64 filters, 30 gallery images, 11 snapshots...) and with the longest
+    texts they pass (Fashion-MNIST's class names, an experiment's changes)."""
+    rng = np.random.default_rng(0)
+    full = default_cnn(seed=1, filters=(32, 64), units=128)  # notebook 02's network, untrained
+    digit = real_digits[0, :, :, 0]
+    names = ["block1_relu", "block2_relu", "dense_relu", "class_probabilities"]
+    journey = inside.layer_outputs(full, real_digits[:1], names)
+    probabilities = inside.probabilities(trained, real_digits)
+    predicted = probabilities.argmax(axis=1)
+
+    for class_names in (CLASS_NAMES, FASHION_NAMES):
+        yield "show_images", "01's first 30", plots.show_images(
+            real_digits[:30], titles=[class_names[k] for k in labels[:30]],
+            suptitle="The first 30 training images and their labels")
+        yield "show_images", "05's gallery", plots.show_images(
+            real_digits[:30], titles=[f"{class_names[t]}→{class_names[p]}\n({0.99:.0%})"
+                                      for t, p in zip(labels[:30], predicted[:30], strict=True)],
+            ncols=10, size=1.25, title_colors=["crimson"] * 30,
+            suptitle="The 30 most confident of 77 mistakes")
+        yield "plot_class_balance", class_names[0], plots.plot_class_balance(
+            mnist.y_train, mnist.y_test, class_names)
+        errors = rng.integers(0, 30, (10, 10)) * (1 - np.eye(10, dtype=int))
+        confusion = np.diag(rng.integers(850, 1150, 10)) + errors
+        yield "plot_confusion_matrix", class_names[0], plots.plot_confusion_matrix(
+            confusion, class_names, title="Fashion-MNIST test set: true vs predicted")
+        points = rng.normal(size=(len(labels), 2))
+        yield "plot_embedding", class_names[0], plots.plot_embedding(
+            points, labels, class_names, predicted != labels,
+            title="Dense-layer features of 2,000 test digits, PCA (48% of the variance)")
+    history = {key: list(np.linspace(0.9, 0.99, 5))
+               for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
+    yield "plot_learning_curves", "5 epochs", plots.plot_learning_curves(history)
+    yield "plot_confidence", "", plots.plot_confidence(rng.uniform(0.2, 1, 1000),
+                                                       rng.uniform(size=1000) < 0.99)
+    ranges = {"val_loss": (0.02, 0.08), "val_accuracy": (0.97, 0.99)}
+    reference = type("Reference", (), {"seeds": [42, 43, 44], "history_per_seed": {
+        metric: rng.uniform(*bounds, (3, 5)) for metric, bounds in ranges.items()}})()
+    runs = [{"run_id": f"r{k}", "seed": 42 + k % 3,
+             "changes": ["LEARNING_RATE=0.01", "BATCH_SIZE=256", "AUGMENT=True"][: k % 4],
+             "history": {metric: list(rng.uniform(*bounds, 5)) for metric, bounds in ranges.items()}}
+            for k in range(10)]
+    yield "plot_runs", "8 runs", plots.plot_runs(runs, reference, current_run_id="r9")
+    kernel = trained.get_layer("block1_conv").get_weights()[0][:, :, 0, 0]
+    yield "plot_convolution_step", "3×3", plots.plot_convolution_step(digit, kernel, 8, 14)
+    yield "plot_convolution_step", "5×5", plots.plot_convolution_step(digit, rng.normal(size=(5, 5)), 8, 14)
+    hand_made = [digit if k % 4 == 0 else rng.normal(size=(28, 28)) for k in range(12)]
+    yield "plot_feature_maps", "02's hand-made filters", plots.plot_feature_maps(
+        hand_made, ["1", "vertical edges", "horizontal edges", "blur"] * 3, ncols=4,
+        signed=[False, True, True, False] * 3, suptitle="Hand-made filters on three MNIST images")
+    stages = inside.layer_outputs(full, real_digits[:1],
+                                  ["block1_conv", "block1_norm", "block1_relu", "block1_pool"])
+    yield "plot_feature_maps", "02's block 1", plots.plot_feature_maps(
+        [stages[name][0, :, :, 0] for name in stages], [f"{name}\n28×28" for name in stages],
+        signed=[True, True, False, False],
+        suptitle="Filter 0 through block 1: convolution, normalization, ReLU, pooling")
+    yield "plot_feature_maps", "08's 4 rows of 8", plots.plot_feature_maps(
+        [np.abs(rng.normal(size=(14, 14))) for _ in range(32)], [f"channel {c + 30}" for c in range(32)],
+        ncols=8, signed=False, size=1.6, row_labels=["untrained\nblock1_relu", "trained\nblock1_relu",
+                                                     "untrained\nblock2_relu", "trained\nblock2_relu"],
+        suptitle="Feature maps of a test digit (7), after ReLU")
+    yield "plot_filters", "03's 5 snapshots", plots.plot_filters(
+        rng.normal(size=(5, 32, 3, 3)), [f"step {step:,}" for step in (0, 20, 100, 844, 4220)],
+        suptitle="The 32 filters of block1_conv during training")
+    yield "plot_filters", "08's before and after", plots.plot_filters(
+        rng.normal(size=(2, 32, 3, 3)), ["initialised (02)", "learned (03)"],
+        suptitle="The 32 filters of block1_conv")
+    yield "plot_receptive_fields", "", plots.plot_receptive_fields(digit, [
+        ("block1_conv: 3×3", 13, 15, 13, 15), ("block1_pool: 4×4", 12, 15, 12, 15),
+        ("block2_conv: 8×8", 10, 17, 10, 17), ("block2_pool: 10×10", 9, 18, 9, 18),
+        ("dense: 28×28", 0, 27, 0, 27)])
+    yield "plot_architecture", "02's network", plots.plot_architecture(full)
+    yield "plot_journey", "08's network", plots.plot_journey(digit, journey, CLASS_NAMES)
+    images, maps, titles = saliency_cases
+    yield "plot_saliency", "", plots.plot_saliency(images, maps, titles, scales={"occlusion": 1.0})
+    yield "plot_saliency", "Fashion-MNIST", plots.plot_saliency(
+        images, maps, [f"{FASHION_NAMES[k]} → {FASHION_NAMES[9 - k]} (97%)" for k in range(len(images))])
+    curves = {(network, direction): list(rng.uniform(0, 1, 5)) for network in ("CNN", "dense network")
+              for direction in ("left", "right", "up", "down")}
+    yield "plot_shift_robustness", "", plots.plot_shift_robustness(list(range(5)), curves)
+    steps = [0, 5, 20, 50, 100, 200, 844, 1688, 2532, 3376, 4220]
+    yield "plot_probabilities_over_training", "03's 11 snapshots", plots.plot_probabilities_over_training(
+        real_digits[:8], steps, rng.uniform(size=(len(steps), 8)), [FASHION_NAMES[k] for k in labels[:8]])
+    from PIL import Image
+
+    from mnist_cnn.images import prepare_digit_image
+
+    photo = prepare_digit_image(Image.fromarray((255 - 255 * digit).astype(np.uint8)))
+    block1 = journey["block1_relu"][0]
+    for maps_shown in (block1, None):
+        yield "plot_reading", "with maps" if maps_shown is not None else "", plots.plot_reading(
+            photo, probabilities[0], maps_shown, CLASS_NAMES,
+            "What the network reads in the sample image (draw on the canvas to replace it)")
+    yield "plot_probabilities_of", "", plots.plot_probabilities_of(
+        digit, probabilities[0], FASHION_NAMES,
+        "test digit 3 (a Ankle boot): degrees -45, dx -6, dy 4, thickness -1, erase_top 12")
+    changes = {"rotation (degrees)": range(-90, 91, 15), "horizontal shift (pixels)": range(-6, 7, 2),
+               "thickness (pixels, negative thins)": range(-1, 4), "top rows erased": range(0, 17, 4)}
+    sweeps = {name: (list(values), list(rng.uniform(size=len(values))), list(rng.uniform(size=len(values))))
+              for name, values in changes.items()}
+    yield "plot_robustness_sweeps", "", plots.plot_robustness_sweeps(sweeps)
+
+
+def test_every_figure_fits_lab_and_its_text_is_as_large_as_the_notebooks(
+        mnist, real_digits, labels, trained, training, saliency_cases):
+    problems, drawn = [], set()
+    saved = os.environ.get("MNIST_CNN_FIGURES_DIR")  # set it to look at the figures
+    with matplotlib.rc_context():
+        plots.use_style()
+        for number, (helper, case, figure) in enumerate(every_figure(
+                mnist, real_digits, labels, trained, training, saliency_cases)):
+            drawn.add(helper)
+            figure.canvas.draw()  # lays out the constrained figures
+            where = f"{helper} ({case})" if case else helper
+            width = figure.get_tightbbox(figure.canvas.get_renderer()).width * 80
+            if width > LAB_WIDTH_PX:
+                problems.append(f"{where}: {width:.0f} px wide at 80 dpi")
+            small = sorted({f"{text.get_text()!r} at {text.get_fontsize():g} pt"
+                            for text in figure.findobj(matplotlib.text.Text)
+                            if text.get_visible() and text.get_text().strip()
+                            and text.get_fontsize() < SMALLEST_PT})
+            if small:
+                problems.append(f"{where}: {', '.join(small[:5])}")
+            if saved:
+                figure.savefig(f"{saved}/{number:02d}_{helper}.png", dpi=80)
+            plt.close(figure)
+    assert drawn == set(PLOTTING_HELPERS)  # a new helper gets a case above
+    assert not problems, "\n".join(problems)
+
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+WIDEST_FIGSIZE = 11.6  # inches: 930 px at 80 dpi
+NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
+# A literal size only: `fontsize=12` or `"fontsize": 12`, `figsize=(14, ...)`; computed ones are left
+# to the figure test above.
+FONT_SIZE = re.compile(r"""(?:\bfontsize\s*=|["']fontsize["']\s*:)\s*""" + NUMBER + r"\s*(?=[,)}\n]|$)")
+FIGURE_WIDTH = re.compile(r"\bfigsize\s*=\s*[(\[]\s*" + NUMBER + r"\s*,")
+
+
+def test_the_notebooks_draw_no_small_text_and_no_wide_figure():
+    import nbformat
+
+    books = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    assert len(books) >= 8
+    problems = []
+    for path in books:
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type != "code":
+                continue
+            where = f"{path.name}, cell {index} (id {cell.get('id')})"
+            problems += [f"{where}: {match.group(0).strip()} (text below 13 pt)"
+                         for match in FONT_SIZE.finditer(cell.source) if float(match.group(1)) < 13]
+            problems += [f"{where}: {match.group(0)} (wider than {WIDEST_FIGSIZE} in)"
+                         for match in FIGURE_WIDTH.finditer(cell.source)
+                         if float(match.group(1)) > WIDEST_FIGSIZE]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_notebook_scan_finds_what_it_looks_for():
+    found = [float(m.group(1)) for m in FONT_SIZE.finditer(
+        'ax.set_title(t, fontsize=8)\nax.text(0, 1, s, fontsize = 12.5, va="top")\n'
+        'sns.heatmap(m, annot_kws={"fontsize": 9})\nax.text(0, 1, s, fontsize=base * 2)')]
+    assert found == [8.0, 12.5, 9.0]
+    widths = [float(m.group(1)) for m in FIGURE_WIDTH.finditer(
+        "plt.subplots(1, 2, figsize=(12, 3))\nplt.figure(figsize=(ncols * 2, 3))\n"
+        "plt.figure(figsize=[16.5, 4])")]
+    assert widths == [12.0, 16.5]

@@ -67,7 +67,7 @@ def test_environment_values_are_parsed_to_the_shipped_type(name, text, value):
     ("FILTERS", "8;16", "two positive whole numbers"),
     ("DROPOUT", "1.5", "from 0 up to"),
     ("DATASET", "cifar10", "'mnist' or 'fashion_mnist'"),
-    ("TUNING", "fast", "'quick' or 'full'"),
+    ("TUNING", "fast", "'quick', 'search' or 'full'"),
 ])
 def test_bad_environment_values_say_what_is_wrong_and_what_to_do(name, text, rule):
     with pytest.raises(SettingsError) as failure:

@@ -20,7 +20,11 @@ NOTEBOOKS = {
     "06": "06_save_reload_and_use.ipynb",
     "07": "07_tune_the_cnn.ipynb",
     "08": "08_look_inside_the_network.ipynb",
+    "09": "09_under_the_hood.ipynb",
 }
+# How a reader goes through the series: the six stages of the study, the look inside the
+# trained network, the optional tuning, and the appendix last.
+READING_ORDER = ("01", "02", "03", "04", "05", "06", "08", "07", "09")
 
 
 def find_project_root(start: Path | None = None) -> Path:

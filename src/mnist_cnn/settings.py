@@ -73,7 +73,7 @@ def _one_of(*choices: str) -> Callable[[Any], bool]:
     return lambda value: value in choices
 
 
-_ALL = ("01", "02", "03", "04", "05", "06", "07", "08")
+_ALL = ("01", "02", "03", "04", "05", "06", "07", "08", "09")
 
 HYPERPARAMETERS: dict[str, Hyperparameter] = {
     spec.name: spec
@@ -106,9 +106,11 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
                        lambda v: isinstance(v, int | float) and 0 <= v <= 1),
         Hyperparameter("MY_IMAGE", "images/handwritten_digit.png", ("06",),
                        "the path of an image file", lambda v: isinstance(v, str) and bool(v)),
-        Hyperparameter("LATENCY_REPEATS", 100, ("06",), "a positive whole number",
+        Hyperparameter("LATENCY_REPEATS", 100, ("09",), "a positive whole number",
                        _positive_int),
-        Hyperparameter("TUNING", "quick", ("07",), "'quick' or 'full'", _one_of("quick", "full")),
+        Hyperparameter("TIMED_STEPS", 40, ("09",), "a positive whole number", _positive_int),
+        Hyperparameter("TUNING", "quick", ("07",), "'quick', 'search' or 'full'",
+                       _one_of("quick", "search", "full")),
         Hyperparameter("ANALYSIS_IMAGES", 2000, ("08",), "a positive whole number",
                        lambda v: _positive_int(v) and v >= 20),
         Hyperparameter("DELETION_IMAGES", 500, ("08",), "a positive whole number", _positive_int),

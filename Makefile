@@ -14,9 +14,11 @@ FASHION_OFFLINE_COPY ?= ../shared/fashion_mnist
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-# Every numbered notebook; 07 (tuning) runs in its quick mode under nbval.
+# Every numbered notebook; 07 (tuning) runs in its quick mode under nbval. The worked solutions
+# run last: they read what the series wrote.
 TUNING_NOTEBOOK := $(wildcard notebooks/07_*.ipynb)
 NOTEBOOKS := $(filter-out $(TUNING_NOTEBOOK),$(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb)))
+SOLUTIONS := $(sort $(wildcard notebooks/solutions/[0-9][0-9]_solutions.ipynb))
 NBVAL := $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	--nbval-cell-timeout=1800 -p no:cacheprovider
 
@@ -41,7 +43,7 @@ data: setup  ## Copy and verify the offline MNIST and Fashion-MNIST copies, when
 	$(BIN)/python -m mnist_cnn.prepare_data --from $(MNIST_OFFLINE_COPY) --dataset mnist
 	$(BIN)/python -m mnist_cnn.prepare_data --from $(FASHION_OFFLINE_COPY) --dataset fashion_mnist
 
-run: data  ## Run notebooks 01-06 and 08 headless, in order; print the test accuracy and model path
+run: data  ## Run the series headless (01-06, 08, 09), in order; print the test accuracy and model path
 	$(BIN)/python -m mnist_cnn.runner
 
 test: data lint unit notebooks-test integration fashion  ## Run every test (what CI runs)
@@ -54,8 +56,8 @@ unit: setup  ## Unit tests of the package (seconds)
 	$(BIN)/pytest tests -m "not slow"
 
 # Notebook 07 runs in its quick mode here, writing *_quick files: `make tune`'s are kept.
-notebooks-test: data  ## nbval: execute every notebook on MNIST and compare its stored outputs
-	$(NBVAL) $(NOTEBOOKS) $(TUNING_NOTEBOOK)
+notebooks-test: data  ## nbval: execute every notebook and worked solution on MNIST, compare stored outputs
+	$(NBVAL) $(NOTEBOOKS) $(TUNING_NOTEBOOK) $(SOLUTIONS)
 
 integration: data  ## Rerun and reproducibility tests on the artifacts the notebooks wrote
 	$(BIN)/pytest tests -m slow

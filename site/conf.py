@@ -17,8 +17,7 @@ from sphinx.util import logging
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # this checkout's registry of notebooks, not an installed one
 
-from mnist_cnn.paths import NOTEBOOKS  # noqa: E402
-from mnist_cnn.runner import SERIES  # noqa: E402
+from mnist_cnn.paths import NOTEBOOKS, READING_ORDER  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +51,10 @@ myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3
 
 # --- The order of the series ------------------------------------------------------------------
-# Notebooks in the order `make run` runs them (mnist_cnn.runner.SERIES: 01-06, then 08, which
-# looks inside the network trained by 03 and says "Next: 07"), then the optional tuning
-# notebook 07 (an hour of search with `make tune`), so previous/next follow the path of a
-# student through the series and the optional step comes last.
-SERIES_ORDER = [NOTEBOOKS[number] for number in SERIES] + [
-    NOTEBOOKS[number] for number in sorted(NOTEBOOKS) if number not in SERIES
-]
+# The reader's path (mnist_cnn.paths.READING_ORDER): 01-06, then 08, which looks inside the
+# network trained by 03 and says "Next: 07", then the optional tuning notebook 07 (an hour of
+# search with `make tune`), and the appendix 09 last, so previous/next follow a student's path.
+SERIES_ORDER = [NOTEBOOKS[number] for number in READING_ORDER]
 # docs/teaching.md (a teacher's guide) is listed first among the docs pages when it exists,
 # and not at all when it does not; every other docs/*.md follows in name order.
 FIRST_DOCS = ["teaching.md"]
@@ -85,24 +81,30 @@ html_copy_source = True
 html_last_updated_fmt = None
 
 
-def series_pages(srcdir: Path) -> tuple[list[str], list[str]]:
-    """Docnames of the notebooks in reading order and of the docs pages, as staged in srcdir."""
+def series_pages(srcdir: Path) -> tuple[list[str], list[str], list[str]]:
+    """Docnames of the notebooks in reading order, of their worked solutions (in the same order)
+    and of the docs pages, as staged in srcdir."""
     staged = sorted(path.name for path in (srcdir / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     notebooks = [name for name in SERIES_ORDER if name in staged]
     notebooks += [name for name in staged if name not in notebooks]  # not registered: still shown
+    solved = {path.name[:2] for path in (srcdir / "notebooks" / "solutions").glob("*_solutions.ipynb")}
+    solutions = [f"notebooks/solutions/{name[:2]}_solutions" for name in notebooks if name[:2] in solved]
     docs = sorted(path.name for path in (srcdir / "docs").glob("*.md"))
     docs = [name for name in FIRST_DOCS if name in docs] + [n for n in docs if n not in FIRST_DOCS]
-    return ([f"notebooks/{Path(name).stem}" for name in notebooks],
+    return ([f"notebooks/{Path(name).stem}" for name in notebooks], solutions,
             [f"docs/{Path(name).stem}" for name in docs])
 
 
 def toctrees(srcdir: Path) -> str:
     """The home page's tables of contents, from the files present (so no empty slot)."""
-    notebooks, docs = series_pages(srcdir)
+    notebooks, solutions, docs = series_pages(srcdir)
     text = "\n\n```{toctree}\n:caption: The series, in reading order\n:maxdepth: 1\n\n"
     text += "\n".join(notebooks) + "\n```\n"
     if docs:
         text += "\n```{toctree}\n:caption: Reference\n:maxdepth: 1\n\n" + "\n".join(docs) + "\n```\n"
+    if solutions:
+        text += ("\n```{toctree}\n:caption: Worked solutions of the exercises\n:maxdepth: 1\n\n"
+                 + "\n".join(solutions) + "\n```\n")
     return text
 
 

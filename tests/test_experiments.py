@@ -239,3 +239,15 @@ def test_a_claim_of_the_text_is_asserted_for_the_default_and_reported_for_an_exp
         claim(False, "the CNN beats the dense network", compare())
     claim(False, "the CNN beats the dense network", compare(EPOCHS=1))
     assert capsys.readouterr().out == "does NOT hold for this experiment: the CNN beats the dense network\n"
+
+
+def test_the_solutions_network_is_notebook_02s_network():
+    """mnist_cnn.solutions.build_network() with no change has the default's signature."""
+    from mnist_cnn.solutions import build_network
+
+    reference = load_references()["mnist"].configuration
+    signature = model_signature(build_network())
+    assert {key: signature[key] for key in ("architecture", "parameters", "structure")} == {
+        key: reference[key] for key in ("architecture", "parameters", "structure")}
+    assert model_signature(build_network(padding="valid"))["parameters"] == 225_706
+    assert model_signature(build_network(pooling="average"))["parameters"] == 29_098

@@ -30,10 +30,31 @@ def test_make_run_runs_every_notebook_but_the_optional_tuning():
     assert "--all" in make_dry_run("fashion")
 
 
-def test_make_test_runs_nbval_over_every_notebook():
+def test_make_test_runs_nbval_over_every_notebook_then_the_solutions():
     command = next(line for line in make_dry_run("notebooks-test").splitlines() if "--nbval" in line)
     for name in ON_DISK:
         assert f"notebooks/{name}" in command, name
+    solutions = sorted(path.name for path in (ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+    last_notebook = max(command.index(f"notebooks/{name}") for name in ON_DISK)
+    for name in solutions:
+        assert command.index(f"notebooks/solutions/{name}") > last_notebook, name
+
+
+def test_every_notebook_with_exercises_has_its_worked_solutions():
+    import nbformat
+
+    for name in ON_DISK:
+        book = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+        exercises = [cell.source for cell in book.cells if "## Exercises" in cell.source]
+        solutions = ROOT / "notebooks" / "solutions" / f"{name[:2]}_solutions.ipynb"
+        if not exercises:
+            continue
+        assert solutions.is_file(), f"{name} has exercises but no {solutions.name}"
+        numbered = exercises[0].split("## Exercises", 1)[1].split("**Next", 1)[0]
+        count = sum(1 for line in numbered.splitlines() if line[:1].isdigit() and ". " in line[:4])
+        solved = nbformat.read(solutions, as_version=4)
+        headings = [cell.source for cell in solved.cells if cell.source.startswith("## Exercise ")]
+        assert len(headings) == count, f"{solutions.name}: {len(headings)} solutions for {count} exercises"
 
 
 def test_the_readme_table_lists_every_notebook():

@@ -10,6 +10,7 @@ third shows that a formula stops the build (the site serves no MathJax).
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
 import shutil
@@ -23,14 +24,13 @@ import nbformat
 import pytest
 
 from mnist_cnn.paths import NOTEBOOKS
-from mnist_cnn.runner import SERIES
+from mnist_cnn.paths import READING_ORDER as ORDER
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = ROOT / "tools" / "build_site.py"
-# 01-06 and 08 as `make run` runs them, then the optional 07
-READING_ORDER = [*SERIES, *sorted(set(NOTEBOOKS) - set(SERIES))]
+READING_ORDER = list(ORDER)  # 01-06, 08, the optional 07, the appendix 09
 EXTERNAL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:|//)")  # a scheme (http:, data:, ...) or //host
 CDN_HOSTS = re.compile(r"cdn\.jsdelivr\.net|cdnjs\.cloudflare\.com|unpkg\.com|fonts\.googleapis\.com"
                        r"|fonts\.gstatic\.com|ajax\.googleapis\.com|polyfill\.io|mathjax@")
@@ -106,7 +106,9 @@ def reading_order(root: Path) -> list[str]:
     if "teaching" in docs:
         docs.remove("teaching")
         docs.insert(0, "teaching")
-    return ["index.html", *notebooks, *(f"docs/{name}.html" for name in docs)]
+    solutions = [f"notebooks/solutions/{number}_solutions.html" for number in READING_ORDER
+                 if (root / "notebooks" / "solutions" / f"{number}_solutions.ipynb").is_file()]
+    return ["index.html", *notebooks, *(f"docs/{name}.html" for name in docs), *solutions]
 
 
 def check_previous_next(site: Path, order: list[str]) -> None:
@@ -126,7 +128,8 @@ def test_home_page_then_every_notebook_and_docs_page_in_order_with_previous_and_
     on_disk = sorted(path.stem for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     order = reading_order(ROOT)
     assert sorted(Path(name).stem for name in order if name.startswith("notebooks/")) == on_disk
-    assert READING_ORDER[-1] == "07", "the optional tuning notebook comes last"
+    assert READING_ORDER[-2:] == ["07", "09"], "the optional tuning notebook, then the appendix, come last"
+    assert "notebooks/solutions/03_solutions.html" in order, "the worked solutions follow the docs"
     for name in order:
         assert (site / name).is_file(), name
     check_previous_next(site, order)
@@ -287,3 +290,48 @@ def test_a_formula_stops_the_build_since_the_site_serves_no_mathjax(tmp_path):
     assert result.returncode != 0
     assert "math found" in result.stderr and "MathJax" in result.stderr
     assert not (tmp_path / "html").exists()
+
+
+def test_the_home_page_and_a_notebook_page_open_in_chromium_with_nothing_from_elsewhere(site):
+    """The site served on localhost, opened in Chromium as a reader would: the home page and a
+    notebook page render, their figures load, and no request leaves localhost."""
+    import functools
+    import threading
+
+    from browser import CHROMIUM, CHROMIUM_ARGS, free_port
+    from test_browser import browser_or_skip
+
+    browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    local = f"http://127.0.0.1:{port}/"
+    elsewhere, shown = [], {}
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("request", lambda request: None if request.url.startswith((local, "data:"))
+                    else elsewhere.append(request.url))
+            for name in ("index.html", "notebooks/08_look_inside_the_network.html"):
+                page.goto(local + name)
+                page.wait_for_load_state("networkidle")
+                shown[name] = page.evaluate(
+                    "() => ({title: document.querySelector('h1').textContent,"
+                    " images: [...document.querySelectorAll('article img')].map(i => i.naturalWidth)})")
+            browser.close()
+    finally:
+        server.shutdown()
+    assert elsewhere == []
+    assert "handwritten digits" in shown["index.html"]["title"]
+    notebook = shown["notebooks/08_look_inside_the_network.html"]
+    assert notebook["title"].startswith("08")
+    assert len(notebook["images"]) >= 6 and all(width > 100 for width in notebook["images"])
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # no request lines in the test's output
+        pass

@@ -127,6 +127,11 @@ def stage(staged_root: Path, root: Path = ROOT) -> list[Path]:
     shutil.copy2(root / "site" / "index.md", staged_root / "index.md")
     for notebook in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         shutil.copy2(notebook, staged_root / "notebooks" / notebook.name)
+    solutions = sorted((root / "notebooks" / "solutions").glob("[0-9][0-9]_solutions.ipynb"))
+    if solutions:
+        (staged_root / "notebooks" / "solutions").mkdir()
+    for notebook in solutions:
+        shutil.copy2(notebook, staged_root / "notebooks" / "solutions" / notebook.name)
     for doc in sorted((root / "docs").glob("*.md")):
         shutil.copy2(doc, staged_root / "docs" / doc.name)
     pages = sorted(staged_root.rglob("*.md")) + sorted(staged_root.rglob("*.ipynb"))

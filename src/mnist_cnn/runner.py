@@ -1,8 +1,9 @@
 """Run notebooks of the series headless, in order, and report what they produced.
 
-    python -m mnist_cnn.runner                      # notebooks 01-06 and 08 on MNIST
-    python -m mnist_cnn.runner --dataset fashion_mnist 01 02 03 04 05 06 07 08
+    python -m mnist_cnn.runner                      # notebooks 01-06, 08 and 09 on MNIST
+    python -m mnist_cnn.runner --dataset fashion_mnist --all
     python -m mnist_cnn.runner --inplace 01 02      # refresh the stored outputs (maintainers)
+    python -m mnist_cnn.runner --solutions 03       # the worked solutions of notebook 03
 
 Executed copies go to build/executed/<dataset>/, so running the series never changes the
 committed notebooks unless --inplace is given. With --inplace the notebooks log their training
@@ -26,9 +27,9 @@ from .datasets import DATASET_ENV_VAR, get_dataset
 from .handoff import sidecar_path
 from .paths import LOG_ENV_VAR, NOTEBOOKS, ProjectPaths
 
-# What `make run` runs: the six stages of the study and the look inside the trained network.
-# Notebook 07 (tuning) is optional and long: `make tune`.
-SERIES = ("01", "02", "03", "04", "05", "06", "08")
+# What `make run` runs: the six stages of the study, the look inside the trained network and
+# the appendix. Notebook 07 (tuning) is optional and long: `make tune`.
+SERIES = ("01", "02", "03", "04", "05", "06", "08", "09")
 
 
 def execute_notebook(
@@ -90,6 +91,23 @@ def run_series(
     return timings
 
 
+def run_solutions(numbers: list[str], inplace: bool = False) -> dict[str, float]:
+    """Execute the worked solutions (notebooks/solutions/NN_solutions.ipynb) of `numbers` that
+    exist, on MNIST: they read what the series wrote, so run it first."""
+    paths = ProjectPaths("mnist")
+    os.environ[DATASET_ENV_VAR] = "mnist"
+    timings = {}
+    for number in numbers:
+        notebook = paths.notebooks / "solutions" / f"{number}_solutions.ipynb"
+        if not notebook.is_file():
+            continue
+        output = notebook if inplace else paths.root / "build" / "executed" / "solutions" / notebook.name
+        print(f"running solutions/{notebook.name} ...", flush=True)
+        timings[number] = execute_notebook(notebook, output)
+        print(f"  done in {timings[number]:.1f} s", flush=True)
+    return timings
+
+
 def written_since(path: Path, since: dt.datetime) -> bool:
     """Whether `path` was written (as its sidecar records) at or after `since`."""
     try:
@@ -129,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="every notebook, 07 (tuning) included")
     parser.add_argument("--dataset", default=os.environ.get(DATASET_ENV_VAR, "mnist"))
     parser.add_argument("--inplace", action="store_true", help="store outputs in the notebooks")
+    parser.add_argument("--solutions", action="store_true",
+                        help="run the worked solutions of the notebooks named instead of the notebooks")
     args = parser.parse_args(argv)
     if args.all:
         args.numbers = sorted(NOTEBOOKS)
@@ -136,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown notebook numbers {unknown}; choose from {sorted(NOTEBOOKS)}")
     started = dt.datetime.now(dt.UTC)
+    if args.solutions:
+        numbers = args.numbers if args.numbers != list(SERIES) else sorted(NOTEBOOKS)
+        timings = run_solutions(numbers, inplace=args.inplace)
+        print(f"\n{len(timings)} solutions notebooks in {sum(timings.values()):.0f} s")
+        return 0
     try:
         timings = run_series(args.numbers, args.dataset, inplace=args.inplace)
     except Exception as error:  # nbclient's CellExecutionError carries the cell and message

@@ -63,3 +63,15 @@ def test_the_readme_table_lists_every_notebook():
     table = table[:table.index("\n## ", 3)]
     for name in ON_DISK:
         assert f"(notebooks/{name})" in table, name
+
+
+def test_every_stored_cell_with_outputs_was_run():
+    """nbval fails a cell that holds outputs but no execution count ("unrun reference cell")."""
+    import nbformat
+
+    books = [*(ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"),
+             *(ROOT / "notebooks" / "solutions").glob("*.ipynb")]
+    unrun = [f"{path.name} cell {index}" for path in books
+             for index, cell in enumerate(nbformat.read(path, as_version=4).cells)
+             if cell.cell_type == "code" and cell.get("outputs") and cell.get("execution_count") is None]
+    assert not unrun, unrun

@@ -22,7 +22,7 @@ SOLUTIONS := $(sort $(wildcard notebooks/solutions/[0-9][0-9]_solutions.ipynb))
 NBVAL := $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	--nbval-cell-timeout=1800 -p no:cacheprovider
 
-.PHONY: help setup data run test lint unit notebooks-test integration fashion tune bench lab lab-refresh \
+.PHONY: help setup data run test lint unit notebooks-test portability integration fashion tune bench lab lab-refresh \
 	notebooks site clean clean-all
 
 help:  ## Show the targets
@@ -46,7 +46,7 @@ data: setup  ## Copy and verify the offline MNIST and Fashion-MNIST copies, when
 run: data  ## Run the series headless (01-06, 08, 09), in order; print the test accuracy and model path
 	$(BIN)/python -m mnist_cnn.runner
 
-test: data lint unit notebooks-test integration fashion  ## Run every test (what CI runs)
+test: data lint unit notebooks-test portability integration fashion  ## Run every test (what CI runs)
 	@echo "make test: all checks passed"
 
 lint: setup  ## ruff over the package, tests, tools and notebooks
@@ -58,6 +58,14 @@ unit: setup  ## Unit tests of the package (seconds)
 # Notebook 07 runs in its quick mode here, writing *_quick files: `make tune`'s are kept.
 notebooks-test: data  ## nbval: execute every notebook and worked solution on MNIST, compare stored outputs
 	$(NBVAL) $(NOTEBOOKS) $(TUNING_NOTEBOOK) $(SOLUTIONS)
+
+# The same notebooks on the other numerics path (oneDNN switched the other way from this
+# machine's default, one thread), in a scratch copy: what nbval compares and what the text claims
+# must hold on any machine, not only on the one that stored the outputs.
+portability: data  ## nbval over 01-06 and 08 on another numerics path (oneDNN switched, 1 thread), in build/portability/
+	@$(BIN)/python -m mnist_cnn.portability describe
+	env $$($(BIN)/python -m mnist_cnn.portability env) \
+		$(NBVAL) $$($(BIN)/python -m mnist_cnn.portability prepare build/portability)
 
 integration: data  ## Rerun and reproducibility tests on the artifacts the notebooks wrote
 	$(BIN)/pytest tests -m slow

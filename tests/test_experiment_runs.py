@@ -78,7 +78,10 @@ def test_a_students_experiment_runs_through_and_is_compared(base, tmp_path, caps
     assert "an experiment: no bar applies" in evaluation
     table = evaluation[evaluation.index("default reference"):]
     assert first_id in table and f"{second_id}  <- this run" in table
-    assert "test accuracy:" in evaluation and "the default with the same seed" in evaluation
+    # compared on validation accuracy against the default's noise band; the test accuracy is
+    # reported, never compared
+    assert "validation accuracy:" in evaluation and "the default's noise band" in evaluation
+    assert "val vs default (points)" in table and "verdict" in table
     assert "EPOCHS=1" in outputs(first["04"])
 
     # The reader breaks 03 on a rerun: it stops before saving. The summary shows no result of
@@ -107,7 +110,7 @@ def test_breaking_the_default_on_purpose_is_stopped_by_its_bar(base, tmp_path):
         run(paths, ["03"])
     message = str(failure.value)
     assert "AssertionError" in message
-    assert "is below 0.99 for the default configuration" in message
+    assert "is below 0.985 for the default configuration" in message
     # Saved before it was judged: the failing run's model is there to be studied.
     marker = json.loads(paths.run_marker(NOTEBOOKS["03"]).read_text())
     meta = json.loads(sidecar_path(paths["trained_model"].path).read_text())

@@ -70,6 +70,57 @@ def run_series(seed: int, dataset: str = "mnist") -> dict:
     return {**collect_run(folder, seed, dataset), "notebook_seconds": timings}
 
 
+# The numerics paths the default's spread is measured on: oneDNN on and off, two threads (one
+# per core here) and one. Another CPU is another path again (AVX2 against AVX-512).
+NUMERICS_PATHS = [{"TF_ENABLE_ONEDNN_OPTS": onednn, "TF_NUM_INTRAOP_THREADS": threads}
+                  for onednn in ("1", "0") for threads in ("2", "1")]
+PATH_SERIES = ("01", "02", "03", "04")  # what a training run's result needs
+
+
+def run_on_path(seed: int, path: dict[str, str]) -> dict:
+    """Notebooks 01-04 on MNIST with `seed`, on one numerics path, in a scratch project."""
+    label = f"onednn{path['TF_ENABLE_ONEDNN_OPTS']}-threads{path['TF_NUM_INTRAOP_THREADS']}"
+    folder = ROOT / "build" / "bench" / "paths" / f"{label}-seed-{seed}"
+    scratch_project(folder, ROOT)
+    env = dict(os.environ, MNIST_CNN_ROOT=str(folder), MNIST_CNN_SEED=str(seed),
+               MNIST_CNN_DATASET="mnist", TF_CPP_MIN_LOG_LEVEL="3", **path)
+    env.pop(LOG_ENV_VAR, None)
+    code = (
+        "import json; from mnist_cnn.runner import run_series; "
+        "from mnist_cnn.versions import describe_numerics; "
+        f"timings = run_series({list(PATH_SERIES)!r}, 'mnist', quiet=True); "
+        "print(json.dumps({'timings': timings, 'numerics': describe_numerics()}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                            capture_output=True, text=True)
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    run = collect_run(folder, seed, "mnist")
+    return {"seed": seed, "numerics": printed["numerics"],
+            "val_accuracy": round(run["history"]["val_accuracy"][-1], 6),
+            "test_accuracy": round(run["test_accuracy"], 6),
+            "fit_seconds": round(run["fit_seconds"], 1),
+            "notebook_seconds": {k: round(v, 1) for k, v in printed["timings"].items()}}
+
+
+def write_paths(runs: list[dict]) -> None:
+    """The default's results on every numerics path measured, and their spread, into the
+    reference file (MNIST): what the quality bars and the noise band are set from."""
+    def stats(values: list[float]) -> dict:
+        return {"mean": round(statistics.mean(values), 6), "std": round(statistics.stdev(values), 6),
+                "min": round(min(values), 6), "max": round(max(values), 6), "runs": len(values)}
+
+    reference = json.loads(REFERENCE_FILE.read_text(encoding="utf-8"))
+    reference["datasets"]["mnist"]["paths"] = {
+        "measured_on": f"{cpu_model()}, {os.cpu_count()} cores, {dt.date.today().isoformat()}",
+        "runs": [{key: run[key] for key in ("numerics", "seed", "val_accuracy", "test_accuracy",
+                                            "fit_seconds")} for run in runs],
+        "val_accuracy": stats([run["val_accuracy"] for run in runs]),
+        "test_accuracy": stats([run["test_accuracy"] for run in runs]),
+    }
+    write_text_atomically(REFERENCE_FILE, json.dumps(reference, indent=1) + "\n")
+    print(f"wrote the numerics paths into {REFERENCE_FILE.relative_to(ROOT)}")
+
+
 def collect_run(folder: Path, seed: int, dataset: str) -> dict:
     """What the series left in a scratch project: its configuration, curves and results."""
     paths = ProjectPaths(dataset, root=folder)
@@ -234,7 +285,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="only run the series per seed and write the reference result")
     parser.add_argument("--reference-from-existing", action="store_true",
                         help="write the reference result from the series already run in build/bench/")
+    parser.add_argument("--paths", action="store_true",
+                        help="only run notebooks 01-04 per seed on every numerics path (oneDNN on "
+                             "and off, 2 threads and 1) and write their spread to the reference")
     args = parser.parse_args(argv)
+    if args.paths:
+        runs = []
+        for path in NUMERICS_PATHS:
+            for seed in args.seeds:
+                runs.append(run_on_path(seed, path))
+                run = runs[-1]
+                print(f"{run['numerics']}, seed {seed}: validation {run['val_accuracy']:.2%}, "
+                      f"test {run['test_accuracy']:.2%}, fit {run['fit_seconds']:.0f} s, "
+                      f"notebooks {run['notebook_seconds']}", flush=True)
+        write_paths(runs)
+        return 0
     if args.reference_from_existing:
         bench = ROOT / "build" / "bench"
         write_reference({dataset: [collect_run(bench / f"{dataset}-seed-{seed}", seed, dataset)

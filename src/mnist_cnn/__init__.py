@@ -10,7 +10,7 @@ from .errors import DataError, ImageError, MissingArtifactError, SeriesError, St
 from .handoff import HandoffFiles, load_keras_model
 from .paths import NOTEBOOKS, ProjectPaths, find_project_root
 from .settings import SettingsError, apply_settings
-from .versions import import_tensorflow_quietly, library_versions
+from .versions import describe_numerics, import_tensorflow_quietly, library_versions
 
 __all__ = [
     "DATASETS",
@@ -25,6 +25,7 @@ __all__ = [
     "SettingsError",
     "StaleArtifactError",
     "apply_settings",
+    "describe_numerics",
     "find_project_root",
     "get_dataset",
     "import_tensorflow_quietly",

@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,7 +35,7 @@ import numpy as np
 
 from .errors import MissingArtifactError, StaleArtifactError
 from .paths import NOTEBOOKS, Artifact, ProjectPaths
-from .versions import library_versions
+from .versions import describe_numerics, library_versions
 
 
 def _now() -> str:
@@ -286,6 +287,7 @@ class HandoffFiles:
                 "configuration": self.configuration,
                 "params": params or {},
                 "versions": library_versions(),
+                "numerics": describe_numerics() if "tensorflow" in sys.modules else None,
                 "written_at": _now(),
             }
             # Sidecar first, file last: until both are in place the pair reads as stale.

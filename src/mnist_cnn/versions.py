@@ -7,6 +7,7 @@ import os
 import platform
 import sys
 from importlib import metadata
+from pathlib import Path
 
 REPORTED_PACKAGES = ("tensorflow", "keras", "numpy", "pandas", "matplotlib", "seaborn")
 
@@ -51,3 +52,37 @@ def import_tensorflow_quietly() -> None:
     with _stderr_silenced():
         import keras  # noqa: F401
         import tensorflow  # noqa: F401
+
+
+def _cpu_model_and_avx512() -> tuple[str, bool]:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return platform.processor() or "unknown CPU", False
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines()
+                  if line.startswith("model name")), "unknown CPU")
+    return model, "avx512f" in text
+
+
+def numerics_path() -> dict[str, object]:
+    """Which kernels compute TensorFlow's floating-point results in this process.
+
+    The last digits of every trained number depend on it: oneDNN on or off (TensorFlow turns
+    it on by default on CPUs with AVX-512 VNNI or newer; TF_ENABLE_ONEDNN_OPTS overrides),
+    the number of intra-op threads (TF_NUM_INTRAOP_THREADS, else one per core) and the CPU.
+    Call it after TensorFlow is imported.
+    """
+    from tensorflow.python.util import _pywrap_util_port
+
+    cpu, avx512 = _cpu_model_and_avx512()
+    threads = os.environ.get("TF_NUM_INTRAOP_THREADS") or str(os.cpu_count())
+    return {"onednn": bool(_pywrap_util_port.IsMklEnabled()), "intra_op_threads": int(threads),
+            "cpu": cpu, "avx512": avx512}
+
+
+def describe_numerics(path: dict[str, object] | None = None) -> str:
+    """One line: "oneDNN on, 2 threads, AMD EPYC (AVX-512)"."""
+    path = numerics_path() if path is None else path
+    return (f"oneDNN {'on' if path['onednn'] else 'off'}, {path['intra_op_threads']} "
+            f"thread{'s' if path['intra_op_threads'] != 1 else ''}, {path['cpu']} "
+            f"({'AVX-512' if path['avx512'] else 'no AVX-512'})")

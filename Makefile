@@ -65,7 +65,7 @@ notebooks-test: data  ## nbval: execute every notebook and worked solution on MN
 portability: data  ## nbval over 01-06 and 08 on another numerics path (oneDNN switched, 1 thread), in build/portability/
 	@$(BIN)/python -m mnist_cnn.portability describe
 	env $$($(BIN)/python -m mnist_cnn.portability env) \
-		$(NBVAL) $$($(BIN)/python -m mnist_cnn.portability prepare build/portability)
+		$(NBVAL) --durations=10 $$($(BIN)/python -m mnist_cnn.portability prepare build/portability)
 
 integration: data  ## Rerun and reproducibility tests on the artifacts the notebooks wrote
 	$(BIN)/pytest tests -m slow

@@ -43,7 +43,7 @@ from mnist_cnn.experiments import REFERENCE_FILE, model_signature  # noqa: E402
 from mnist_cnn.handoff import load_keras_model, sidecar_path, write_text_atomically  # noqa: E402
 from mnist_cnn.paths import LOG_ENV_VAR, ProjectPaths  # noqa: E402
 from mnist_cnn.runner import SERIES  # noqa: E402
-from mnist_cnn.versions import library_versions  # noqa: E402
+from mnist_cnn.versions import describe_numerics, library_versions  # noqa: E402
 
 
 def cpu_model() -> str:
@@ -77,10 +77,21 @@ NUMERICS_PATHS = [{"TF_ENABLE_ONEDNN_OPTS": onednn, "TF_NUM_INTRAOP_THREADS": th
 PATH_SERIES = ("01", "02", "03", "04")  # what a training run's result needs
 
 
-def run_on_path(seed: int, path: dict[str, str]) -> dict:
-    """Notebooks 01-04 on MNIST with `seed`, on one numerics path, in a scratch project."""
+def run_on_path(seed: int, path: dict[str, str], reuse: bool = False) -> dict:
+    """Notebooks 01-04 on MNIST with `seed`, on one numerics path, in a scratch project (with
+    `reuse`, a run an earlier call finished there is read instead of run again)."""
     label = f"onednn{path['TF_ENABLE_ONEDNN_OPTS']}-threads{path['TF_NUM_INTRAOP_THREADS']}"
     folder = ROOT / "build" / "bench" / "paths" / f"{label}-seed-{seed}"
+    if reuse and (folder / "reports" / "metrics.json").is_file():  # a finished run of an earlier call
+        run = collect_run(folder, seed, "mnist")
+        avx512 = "avx512f" in Path("/proc/cpuinfo").read_text()
+        numerics = describe_numerics({"onednn": path["TF_ENABLE_ONEDNN_OPTS"] == "1",
+                                      "intra_op_threads": int(path["TF_NUM_INTRAOP_THREADS"]),
+                                      "cpu": cpu_model(), "avx512": avx512})
+        return {"seed": seed, "numerics": numerics,
+                "val_accuracy": round(run["history"]["val_accuracy"][-1], 6),
+                "test_accuracy": round(run["test_accuracy"], 6),
+                "fit_seconds": round(run["fit_seconds"], 1), "notebook_seconds": {}}
     scratch_project(folder, ROOT)
     env = dict(os.environ, MNIST_CNN_ROOT=str(folder), MNIST_CNN_SEED=str(seed),
                MNIST_CNN_DATASET="mnist", TF_CPP_MIN_LOG_LEVEL="3", **path)
@@ -285,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only run the series per seed and write the reference result")
     parser.add_argument("--reference-from-existing", action="store_true",
                         help="write the reference result from the series already run in build/bench/")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --paths: read the runs an interrupted call finished")
     parser.add_argument("--paths", action="store_true",
                         help="only run notebooks 01-04 per seed on every numerics path (oneDNN on "
                              "and off, 2 threads and 1) and write their spread to the reference")
@@ -293,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for path in NUMERICS_PATHS:
             for seed in args.seeds:
-                runs.append(run_on_path(seed, path))
+                runs.append(run_on_path(seed, path, reuse=args.reuse))
                 run = runs[-1]
                 print(f"{run['numerics']}, seed {seed}: validation {run['val_accuracy']:.2%}, "
                       f"test {run['test_accuracy']:.2%}, fit {run['fit_seconds']:.0f} s, "

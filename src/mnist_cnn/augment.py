@@ -2,10 +2,11 @@
 
 Keras ships `RandomRotation`, `RandomTranslation` and `RandomZoom` as three layers. Chained,
 each one resamples the image with bilinear interpolation, so a training digit is blurred three
-times while the test digits stay sharp. On 28x28 MNIST digits that blur costs accuracy: in our
-runs (notebook 07's tuned network, 15 epochs, seed 42) the three chained layers reached 99.36%
-test accuracy and this single warp 99.51%. `RandomAffine` draws a rotation, a zoom and a shift
-per image, composes them into one affine matrix and resamples once.
+times while the test digits stay sharp. `RandomAffine` draws a rotation, a zoom and a shift per
+image, composes them into one affine matrix and resamples once: one interpolation instead of
+three, so less blur and less arithmetic. That is a design choice, not a measured win: the two
+were compared on one seed only (notebook 07's exercise 4), and their difference is inside the
+noise (docs/performance.md, "How much a number moves").
 
 `FixedAffine` applies one given warp to every image, in training and at inference: notebook
 07 uses a few of them for test-time augmentation (the network sees each test digit as is and

@@ -1,0 +1,136 @@
+"""What the stored notebooks compare and state must hold on any machine (numerics path).
+
+- nbval compares only what every path computes alike: a cell that runs a network and prints a
+  decimal number is tagged `nbval-ignore-output`.
+- A number in a summary is either in an output nbval compares (the same everywhere) or in a
+  check that runs on every path (an `experiments.claim` or an `assert`): the portability run
+  (`make portability`) executes those checks on another path, so a stale or invented number
+  fails there.
+- Each stored notebook records the path that computed its outputs.
+- `make test` runs the portability run, on the path that is not this machine's default.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mnist_cnn.paths import NOTEBOOKS
+from mnist_cnn.portability import PORTABLE
+
+ROOT = Path(__file__).resolve().parents[1]
+SERIES_BOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTION_BOOKS = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_solutions.ipynb"))
+
+# Code that makes TensorFlow compute: a model called, trained, evaluated, or looked inside.
+RUNS_A_NETWORK = re.compile(
+    r"\.predict\(|\.evaluate\(|\.fit\(|GradientTape|train_on_batch|inside\.(?!shift_images)|"
+    r"\bmodel\(|classify\(|student\(|_student\(|\(batch|training=(True|False)")
+DECIMAL = re.compile(r"\d\.\d|\d%")  # a decimal number or a percentage
+
+
+def ignored(cell) -> bool:
+    return "nbval-ignore-output" in cell.metadata.get("tags", [])
+
+
+def output_text(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if "text" in output:
+            parts.append(output["text"])
+        elif "data" in output and "image/png" not in output["data"]:
+            parts.append(output["data"].get("text/plain", ""))
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("path", SERIES_BOOKS + SOLUTION_BOOKS, ids=lambda path: path.name)
+def test_nbval_compares_no_decimal_a_network_computed(path):
+    book = nbformat.read(path, as_version=4)
+    compared = [index for index, cell in enumerate(book.cells)
+                if cell.cell_type == "code" and not ignored(cell)
+                and RUNS_A_NETWORK.search(cell.source) and DECIMAL.search(output_text(cell))]
+    assert not compared, (f"{path.name}: cells {compared} print a decimal number computed by a "
+                          f"network, and nbval compares them: tag them nbval-ignore-output and "
+                          f"check what the text says of the number with an assert")
+
+
+NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers of more than one digit (small counts, notebook numbers and list markers are
+    words, not results), without thousands separators or a trailing zero of a decimal."""
+    found = set()
+    for match in NUMBER.findall(text):
+        number = match.replace(",", "").rstrip(".")
+        if "." in number:
+            number = number.rstrip("0").rstrip(".")
+        if len(number.replace(".", "")) > 1 and number not in {f"{n:02d}" for n in range(1, 10)}:
+            found.add(number)
+    return found
+
+
+def summary_of(book) -> str:
+    text = next(cell.source for cell in book.cells
+                if cell.cell_type == "markdown" and "## Summary" in cell.source)
+    summary = text.split("## Summary", 1)[1].split("## Exercises", 1)[0]
+    return re.sub(r"`[^`]*`|\([^)]*\.ipynb\)", "", summary)  # file names and links are not results
+
+
+def checked_numbers(book) -> set[str]:
+    """Numbers a run checks: in outputs nbval compares, in claims and asserts, in parameters."""
+    found = set()
+    for cell in book.cells:
+        if cell.cell_type != "code":
+            continue
+        if not ignored(cell):
+            found |= numbers_in(output_text(cell))
+        if "parameters" in cell.metadata.get("tags", []):
+            found |= numbers_in(cell.source)
+        for line in cell.source.splitlines():
+            if "claim(" in line or "assert" in line or line.strip().startswith('"'):
+                found |= numbers_in(line)
+    return found
+
+
+@pytest.mark.parametrize("number", PORTABLE)
+def test_every_number_of_a_summary_is_checked_on_every_run(number):
+    book = nbformat.read(ROOT / "notebooks" / NOTEBOOKS[number], as_version=4)
+    unchecked = numbers_in(summary_of(book)) - checked_numbers(book)
+    assert not unchecked, (f"{NOTEBOOKS[number]}: the summary states {sorted(unchecked)}, which no "
+                           f"compared output, claim or assert of the notebook checks")
+
+
+def test_the_summary_check_finds_an_invented_number():
+    book = nbformat.read(ROOT / "notebooks" / NOTEBOOKS["04"], as_version=4)
+    summary = next(cell for cell in book.cells if "## Summary" in cell.source)
+    summary.source = summary.source.replace("## Summary\n", "## Summary\n\n- It scored 97.3% once.\n")
+    assert numbers_in(summary_of(book)) - checked_numbers(book) == {"97.3"}
+
+
+@pytest.mark.parametrize("path", SERIES_BOOKS + SOLUTION_BOOKS, ids=lambda path: path.name)
+def test_each_stored_notebook_records_the_numerics_path_of_its_outputs(path):
+    stored_on = nbformat.read(path, as_version=4).metadata.get("mnist_cnn", {}).get("outputs_computed_on")
+    assert stored_on and stored_on.startswith("oneDNN "), (
+        f"{path.name}: no record of the numerics path that computed its outputs (the runner's "
+        f"--inplace writes it)")
+
+
+def test_make_test_runs_the_portability_run_on_the_other_path():
+    dry = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert "mnist_cnn.portability env" in dry and "mnist_cnn.portability prepare build/portability" in dry
+    assert PORTABLE == ("01", "02", "03", "04", "05", "06", "08")
+
+
+def test_the_portability_run_switches_onednn_and_uses_one_thread(monkeypatch):
+    from mnist_cnn import portability
+
+    monkeypatch.setattr(portability, "default_onednn", lambda: True)
+    assert portability.other_path() == {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_NUM_INTRAOP_THREADS": "1"}
+    monkeypatch.setattr(portability, "default_onednn", lambda: False)
+    assert portability.other_path() == {"TF_ENABLE_ONEDNN_OPTS": "1", "TF_NUM_INTRAOP_THREADS": "1"}

@@ -113,7 +113,7 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
                        _one_of("quick", "search", "full")),
         Hyperparameter("ANALYSIS_IMAGES", 2000, ("08",), "a positive whole number",
                        lambda v: _positive_int(v) and v >= 20),
-        Hyperparameter("DELETION_IMAGES", 500, ("08",), "a positive whole number", _positive_int),
+        Hyperparameter("DELETION_IMAGES", 200, ("08",), "a positive whole number", _positive_int),
         Hyperparameter("OCCLUSION_PATCH", 4, ("08",), "a whole number from 1 to 14",
                        lambda v: _positive_int(v) and v <= 14),
     )

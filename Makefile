@@ -23,7 +23,7 @@ NBVAL := $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/n
 	--nbval-cell-timeout=1800 -p no:cacheprovider
 
 .PHONY: help setup data run test lint unit notebooks-test portability integration fashion tune bench lab lab-refresh \
-	notebooks site class-report clean clean-all
+	notebooks site class-report student clean clean-all
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -89,6 +89,9 @@ lab-refresh: setup  ## Replace lab/'s copies of REFRESH="03 07" by the current n
 
 notebooks: data  ## Maintainers: rerun the series (not 07) and store the outputs in the notebooks
 	$(BIN)/python -m mnist_cnn.runner --inplace
+
+student: setup  ## The student edition: build/student/ and a zip to hand out (no outputs, solutions or keys)
+	$(BIN)/python tools/build_student.py --out build/student
 
 # A class's runs: each student runs `.venv/bin/python -m mnist_cnn.classroom export NAME`, the
 # teacher collects the NAME.runs.json files in one folder.

@@ -23,7 +23,7 @@ NBVAL := $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/n
 	--nbval-cell-timeout=1800 -p no:cacheprovider
 
 .PHONY: help setup data run test lint unit notebooks-test portability integration fashion tune bench lab lab-refresh \
-	notebooks site class-report student clean clean-all
+	notebooks site class-report student wheelhouse clean clean-all
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ help:  ## Show the targets
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+$(VENV)/.installed: requirements.txt requirements-notebooks.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
@@ -92,6 +92,15 @@ notebooks: data  ## Maintainers: rerun the series (not 07) and store the outputs
 
 student: setup  ## The student edition: build/student/ and a zip to hand out (no outputs, solutions or keys)
 	$(BIN)/python tools/build_student.py --out build/student
+
+# Wheels for a class without internet: pip downloads them once (from its cache when it can), and
+# students install with `pip install --no-index --find-links WHEELHOUSE -r requirements-notebooks.txt`.
+# Another platform's wheels: make wheelhouse PLATFORM="--platform win_amd64 --python-version 3.11 --only-binary=:all:"
+WHEELHOUSE ?= build/wheelhouse
+PLATFORM ?=
+wheelhouse: setup  ## Download the wheels of what the notebooks need into build/wheelhouse/ (a class installs offline)
+	$(BIN)/python -m pip download --quiet --dest $(WHEELHOUSE) $(PLATFORM) -r requirements-notebooks.txt
+	@echo "$(WHEELHOUSE): $$(ls $(WHEELHOUSE) | wc -l) files, $$(du -sh $(WHEELHOUSE) | cut -f1)"
 
 # A class's runs: each student runs `.venv/bin/python -m mnist_cnn.classroom export NAME`, the
 # teacher collects the NAME.runs.json files in one folder.

@@ -50,13 +50,18 @@ def test_the_edition_holds_no_output_solution_or_key(edition):
 
 def test_the_students_requirements_are_the_pinned_ones_without_the_tools(edition):
     folder, _ = edition
-    pinned = {line.split("==")[0]: line.split("==")[1].split()[0]
-              for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
-    student = {line.split("==")[0]: line.split("==")[1].split()[0]
-               for line in (folder / "requirements.txt").read_text().splitlines() if "==" in line}
+
+    def pins(path: Path) -> dict[str, str]:
+        return {line.split("==")[0]: line.split("==")[1].split()[0]
+                for line in path.read_text().splitlines() if "==" in line}
+
+    student = pins(folder / "requirements.txt")
+    assert student == pins(ROOT / "requirements-notebooks.txt")  # the same pins, one place
     assert {"tensorflow", "keras", "jupyterlab", "ipywidgets", "anywidget"} <= set(student)
     assert not {"sphinx", "nbval", "pytest", "ruff", "playwright"} & set(student)
-    assert all(pinned[name] == version for name, version in student.items())
+    maintainers = (ROOT / "requirements.txt").read_text()
+    assert "-r requirements-notebooks.txt" in maintainers  # make setup gets both
+    assert not set(pins(ROOT / "requirements.txt")) & set(student)  # no pin written twice
 
 
 @pytest.mark.slow

@@ -6,8 +6,8 @@ What a student gets, and nothing else:
   solutions;
 - the package the notebooks import (`src/mnist_cnn`, without the test and maintenance modules),
   `pyproject.toml`, the sample digit and the tuning results 07 reads;
-- `requirements.txt` with only what the notebooks need (the pinned versions of the project's
-  requirements.txt, without the site, test, lint and browser tools);
+- `requirements.txt`: the project's `requirements-notebooks.txt`, the pinned versions of what the
+  notebooks need (without the maintainers' site, test, lint and browser tools);
 - a short README: how to install and start, where the data comes from, how to hand in runs.
 No worked solutions, no answer keys, no teacher's guide, no tests.
 """
@@ -28,7 +28,6 @@ EDITION = "mnist-cnn-student"
 # Modules the notebooks never import: the exercises' test registry, the portability run, the
 # solutions' helper.
 NOT_FOR_STUDENTS = ("exercises.py", "portability.py", "solutions.py")
-DEVELOPMENT_ONLY = "# Reference site"  # requirements.txt: from this comment on, not for notebooks
 SOLUTIONS_LINE = re.compile(r"^Worked solutions, for after you have tried:.*\n\n?", re.MULTILINE)
 
 README = """# How a convolutional network learns to read handwritten digits: student edition
@@ -80,16 +79,6 @@ After you trained (notebooks 03 and 04), write your runs to one small file and h
 python -m mnist_cnn.classroom export YOURNAME        # writes reports/class/YOURNAME.runs.json
 ```
 """
-
-
-def student_requirements(text: str) -> str:
-    """The pinned requirements the notebooks need: everything before the development tools."""
-    if DEVELOPMENT_ONLY not in text:
-        raise SystemExit(f"requirements.txt has no '{DEVELOPMENT_ONLY}' section: cannot tell the "
-                         f"notebooks' requirements from the development tools")
-    kept = text.split(DEVELOPMENT_ONLY, 1)[0].rstrip() + "\n"
-    return ("# The student edition's requirements: the series' pinned versions, without the\n"
-            "# tools that only its maintainers use (site, tests, lint, browser).\n" + kept)
 
 
 def split_exercises(source: str) -> list[nbformat.NotebookNode]:
@@ -155,8 +144,7 @@ def build(out: Path) -> tuple[Path, Path]:
     shutil.copytree(ROOT / "src" / "mnist_cnn", folder / "src" / "mnist_cnn",
                     ignore=shutil.ignore_patterns("__pycache__", *NOT_FOR_STUDENTS))
     shutil.copy(ROOT / "pyproject.toml", folder)
-    (folder / "requirements.txt").write_text(
-        student_requirements((ROOT / "requirements.txt").read_text(encoding="utf-8")), encoding="utf-8")
+    shutil.copy(ROOT / "requirements-notebooks.txt", folder / "requirements.txt")
     (folder / "README.md").write_text(README, encoding="utf-8")
     (folder / "data" / "raw").mkdir(parents=True)
     archive = Path(out) / f"{EDITION}.zip"

@@ -43,7 +43,7 @@ data: setup  ## Copy and verify the offline MNIST and Fashion-MNIST copies, when
 	$(BIN)/python -m mnist_cnn.prepare_data --from $(MNIST_OFFLINE_COPY) --dataset mnist
 	$(BIN)/python -m mnist_cnn.prepare_data --from $(FASHION_OFFLINE_COPY) --dataset fashion_mnist
 
-run: data  ## Run the series headless (01-06, 08, 09), in order; print the test accuracy and model path
+run: data  ## Run the series headless (01-06, 08, 09), in order; print the validation accuracy against the default's band, the test accuracy and the model path
 	$(BIN)/python -m mnist_cnn.runner
 
 test: data lint unit notebooks-test portability integration fashion  ## Run every test (what CI runs)

@@ -111,15 +111,11 @@ def class_table(runs: Iterable[Mapping[str, Any]], reference: Reference | None) 
 
     rows = []
     for run in runs:
-        gap, verdict = float("nan"), "no reference"
-        if reference is not None:
-            mean = reference.spread("val_accuracy")["mean"]
-            gap = round(100 * (run["val_accuracy"] - mean), 2) + 0.0
-            verdict = ("within noise" if abs(run["val_accuracy"] - mean) <= reference.noise_band
-                       else "above" if gap > 0 else "below")
+        gap, verdict = ((float("nan"), "no reference") if reference is None
+                        else reference.judge(run["val_accuracy"]))
         rows.append({"student": run["student"], "changes": _label(run), "seed": run.get("seed"),
                      "val accuracy %": round(100 * run["val_accuracy"], 2),
-                     "val vs default (points)": gap, "verdict": verdict,
+                     "val vs default (points)": round(gap, 2), "verdict": verdict,
                      "test accuracy %": round(100 * run["test_accuracy"], 2)})
     table = pd.DataFrame(rows, columns=["student", "changes", "seed", "val accuracy %",
                                         "val vs default (points)", "verdict", "test accuracy %"])

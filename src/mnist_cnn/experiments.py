@@ -136,6 +136,13 @@ class Reference:
         measurable effect (docs/performance.md, "How much a number moves")."""
         return 2 * self.spread("val_accuracy")["std"]
 
+    def judge(self, val_accuracy: float) -> tuple[float, str]:
+        """A run's validation accuracy against the default's: the gap to its mean in points and
+        "within noise", "above" or "below" its noise band."""
+        gap = val_accuracy - self.spread("val_accuracy")["mean"]
+        verdict = "within noise" if abs(gap) <= self.noise_band else "above" if gap > 0 else "below"
+        return round(100 * gap, 3) + 0.0, verdict  # + 0.0: a tie is 0.0, not -0.0
+
 
 def paired_comparison(correct_a: Any, correct_b: Any) -> dict[str, Any]:
     """Two models scored on the same test images, compared image by image (McNemar's exact
@@ -231,12 +238,7 @@ class Comparison:
 
     def verdict(self, value: float) -> str:
         """"within noise", "above" or "below": a validation accuracy against the default's band."""
-        if self.reference is None:
-            return "no reference"
-        gap = value - self.reference.spread("val_accuracy")["mean"]
-        if abs(gap) <= self.reference.noise_band:
-            return "within noise"
-        return "above" if gap > 0 else "below"
+        return "no reference" if self.reference is None else self.reference.judge(value)[1]
 
 
 def compare_with_default(configuration: Mapping[str, Any], dataset: str,
@@ -404,12 +406,8 @@ def runs_table(runs: list[Mapping[str, Any]], reference: Reference | None,
             "test accuracy %": 100 * reference.spread("test_accuracy")["mean"],
         })
     for run in runs:
-        gap, verdict = float("nan"), "no reference"
-        if reference is not None:
-            mean = reference.spread("val_accuracy")["mean"]
-            gap = round(100 * (run["val_accuracy"] - mean), 3) + 0.0  # + 0.0: a tie is 0.0, not -0.0
-            verdict = ("within noise" if abs(run["val_accuracy"] - mean) <= reference.noise_band
-                       else "above" if gap > 0 else "below")
+        gap, verdict = ((float("nan"), "no reference") if reference is None
+                        else reference.judge(run["val_accuracy"]))
         rows.append({
             "run": run["run_id"] + ("  <- this run" if run["run_id"] == current_run_id else ""),
             "changes": ", ".join(run.get("changes", [])) or "default",

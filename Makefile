@@ -23,7 +23,7 @@ NBVAL := $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/n
 	--nbval-cell-timeout=1800 -p no:cacheprovider
 
 .PHONY: help setup data run test lint unit notebooks-test portability integration fashion tune bench lab lab-refresh \
-	notebooks site class-report student wheelhouse clean clean-all
+	from-notebooks notebooks site class-report student wheelhouse clean clean-all
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,8 +40,8 @@ $(VENV)/.installed: requirements.txt requirements-notebooks.txt pyproject.toml |
 setup: $(VENV)/.installed  ## Create .venv with the pinned libraries (once)
 
 data: setup  ## Copy and verify the offline MNIST and Fashion-MNIST copies, when there are some
-	$(BIN)/python -m mnist_cnn.prepare_data --from $(MNIST_OFFLINE_COPY) --dataset mnist
-	$(BIN)/python -m mnist_cnn.prepare_data --from $(FASHION_OFFLINE_COPY) --dataset fashion_mnist
+	$(BIN)/python -m mnist_cnn.offline_copies --from $(MNIST_OFFLINE_COPY) --dataset mnist
+	$(BIN)/python -m mnist_cnn.offline_copies --from $(FASHION_OFFLINE_COPY) --dataset fashion_mnist
 
 run: data  ## Run the series headless (01-06, 08, 09), in order; print the validation accuracy against the default's band, the test accuracy and the model path
 	$(BIN)/python -m mnist_cnn.runner
@@ -86,6 +86,9 @@ lab: data  ## Open your working copy of the notebooks (lab/, ignored by git) in 
 
 lab-refresh: setup  ## Replace lab/'s copies of REFRESH="03 07" by the current notebooks (yours are kept)
 	$(BIN)/python -m mnist_cnn.workspace refresh $(REFRESH)
+
+from-notebooks: setup  ## Copy the notebooks' #@save cells into src/mnist_cnn/from_notebooks.py (after editing one)
+	$(BIN)/python -m mnist_cnn.save_cells
 
 notebooks: data  ## Maintainers: rerun the series (not 07) and store the outputs in the notebooks
 	$(BIN)/python -m mnist_cnn.runner --inplace

@@ -28,7 +28,7 @@ from mnist_cnn.experiments import (  # noqa: E402
     runs_table,
     training_record,
 )
-from mnist_cnn.normalization import BatchNormalization  # noqa: E402
+from mnist_cnn.fused_normalization import BatchNormalization as FusedBatchNormalization  # noqa: E402
 from mnist_cnn.settings import SHIPPED, names_of  # noqa: E402
 
 
@@ -36,7 +36,7 @@ def small_cnn(padding="same", filters=4, name="a"):
     return keras.Sequential([
         keras.Input((28, 28, 1)),
         keras.layers.Conv2D(filters, 3, padding=padding, use_bias=False, name=f"{name}_conv"),
-        BatchNormalization(name=f"{name}_norm"),
+        keras.layers.BatchNormalization(name=f"{name}_norm"),
         keras.layers.Flatten(name=f"{name}_flatten"),
         keras.layers.Dense(10, activation="softmax", name=f"{name}_out"),
     ], name=name)
@@ -63,13 +63,13 @@ def test_the_signature_names_the_optimizer_and_its_schedule():
     assert "optimizer" not in model_signature(small_cnn())
 
 
-def test_keras_batch_normalization_and_ours_have_the_same_signature():
-    ours = small_cnn()
-    theirs = keras.Sequential([layer if not isinstance(layer, BatchNormalization)
-                               else keras.layers.BatchNormalization.from_config(layer.get_config())
-                               for layer in ours.layers])
-    theirs.build((None, 28, 28, 1))
-    assert model_signature(theirs) == model_signature(ours)
+def test_keras_batch_normalization_and_the_fused_one_have_the_same_signature():
+    keras_own = small_cnn()
+    fused = keras.Sequential([layer if not isinstance(layer, keras.layers.BatchNormalization)
+                              else FusedBatchNormalization.from_config(layer.get_config())
+                              for layer in keras_own.layers])
+    fused.build((None, 28, 28, 1))
+    assert model_signature(fused) == model_signature(keras_own)
 
 
 # ----- the default --------------------------------------------------------------------------------
@@ -263,19 +263,9 @@ def test_the_record_and_the_table_of_a_run():
     assert list(dashed.get_ydata()) == [0.979, 0.992]  # the default with the run's own seed
 
 
-def test_a_claim_of_the_text_is_asserted_for_the_default_and_reported_for_an_experiment(capsys):
-    from mnist_cnn.experiments import claim
-
-    claim(True, "the CNN beats the dense network", compare())
-    with pytest.raises(AssertionError, match="no longer shows what the text says: the CNN beats"):
-        claim(False, "the CNN beats the dense network", compare())
-    claim(False, "the CNN beats the dense network", compare(EPOCHS=1))
-    assert capsys.readouterr().out == "does NOT hold for this experiment: the CNN beats the dense network\n"
-
-
-def test_the_solutions_network_is_notebook_02s_network():
-    """mnist_cnn.solutions.build_network() with no change has the default's signature."""
-    from mnist_cnn.solutions import build_network
+def test_the_saved_network_is_the_default_s_network():
+    """build_network() as notebook 02 saved it, with no change, has the default's signature."""
+    from mnist_cnn.from_notebooks import build_network
 
     reference = load_references()["mnist"].configuration
     signature = model_signature(build_network())

@@ -32,8 +32,14 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 import mnist_cnn.datasets  # noqa: E402
-from mnist_cnn import inside, plots  # noqa: E402
-from mnist_cnn.normalization import BatchNormalization  # noqa: E402
+from mnist_cnn import plots, probes  # noqa: E402
+from mnist_cnn.from_notebooks import (  # noqa: E402
+    build_network,
+    gradient_times_input,
+    occlusion_map,
+    occlusion_pixel_map,
+    pca_2d,
+)
 
 CLASS_NAMES = list(mnist_cnn.datasets.MNIST.class_names)
 FILTERS = (4, 8)
@@ -54,7 +60,7 @@ def mnist():
     """The real MNIST arrays (uint8 images, labels)."""
     if not REAL_MNIST.is_dir():
         pytest.skip(f"no MNIST copy at {REAL_MNIST} (set MNIST_DATA_DIR)")
-    from mnist_cnn.data import load_idx_folder
+    from mnist_cnn.raw_data import load_idx_folder
 
     return load_idx_folder(REAL_MNIST, mnist_cnn.datasets.MNIST)
 
@@ -67,33 +73,10 @@ def labels(mnist, real_digits) -> np.ndarray:
 
 def default_cnn(seed: int = 0, filters: tuple[int, int] = FILTERS, units: int = DENSE_UNITS
                 ) -> keras.Sequential:
-    """Notebook 02's architecture (layer names included), with fewer filters and units unless
+    """Notebook 02's network (its saved `build_network`), with fewer filters and units unless
     told (notebook 02's are 32 and 64 filters, 128 units)."""
     keras.utils.set_random_seed(seed)
-
-    def conv_block(filters, name):
-        return [
-            keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv"),
-            BatchNormalization(name=f"{name}_norm"),
-            keras.layers.Activation("relu", name=f"{name}_relu"),
-            keras.layers.MaxPooling2D(pool_size=2, name=f"{name}_pool"),
-        ]
-
-    return keras.Sequential(
-        [
-            keras.Input(shape=(28, 28, 1), name="image"),
-            *conv_block(filters[0], "block1"),
-            *conv_block(filters[1], "block2"),
-            keras.layers.Flatten(name="flatten"),
-            keras.layers.Dropout(0.3, name="dropout_features"),
-            keras.layers.Dense(units, use_bias=False, name="dense"),
-            BatchNormalization(name="dense_norm"),
-            keras.layers.Activation("relu", name="dense_relu"),
-            keras.layers.Dropout(0.3, name="dropout_dense"),
-            keras.layers.Dense(10, activation="softmax", name="class_probabilities"),
-        ],
-        name="mnist_cnn",
-    )
+    return build_network(filters=filters, dense_units=units)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +98,7 @@ def training(mnist, real_digits, labels):
     recorded = []
     for step in range(TRAINING_STEPS[-1] + 1):
         if step in TRAINING_STEPS:
-            recorded.append(inside.probabilities(model, watched)[np.arange(WATCHED), true])
+            recorded.append(probes.probabilities(model, watched)[np.arange(WATCHED), true])
         if step < TRAINING_STEPS[-1]:
             batch = slice(32 * step, 32 * (step + 1))
             model.train_on_batch(x_train[batch], y_train[batch])
@@ -172,7 +155,7 @@ def window_by_hand(image: np.ndarray, size: int, row: int, col: int) -> np.ndarr
 def test_convolution_step_works_out_the_value_the_layer_computes(real_digits, trained):
     digit = real_digits[0, :, :, 0]
     kernel = trained.get_layer("block1_conv").get_weights()[0][:, :, 0, 0]
-    feature_map = inside.layer_outputs(trained, real_digits[:1], "block1_conv")["block1_conv"][0, :, :, 0]
+    feature_map = probes.layer_outputs(trained, real_digits[:1], "block1_conv")["block1_conv"][0, :, :, 0]
     strongest = np.unravel_index(np.abs(feature_map).argmax(), feature_map.shape)
     # On the stroke, where the value is largest; and a corner, where the window covers the zero border.
     for row, col in ((int(strongest[0]), int(strongest[1])), (0, 27)):
@@ -223,7 +206,7 @@ def test_convolution_step_matches_keras_for_an_even_kernel(real_digits):
 def test_feature_maps_one_axes_per_map_each_on_its_own_scale(real_digits, untrained):
     digit = real_digits[0, :, :, 0]
     names = ["block1_conv", "block1_norm", "block1_relu", "block1_pool"]
-    stages = inside.layer_outputs(untrained, real_digits[:1], names)
+    stages = probes.layer_outputs(untrained, real_digits[:1], names)
     maps = [digit] + [stages[name][0, :, :, 0] for name in names]
     titles = ["digit"] + names
     signed = [False, True, True, False, False]
@@ -250,7 +233,7 @@ def test_feature_maps_one_axes_per_map_each_on_its_own_scale(real_digits, untrai
 
 
 def test_feature_maps_one_flag_for_all_maps(real_digits, untrained):
-    relu = inside.layer_outputs(untrained, real_digits[:1], "block1_relu")["block1_relu"][0]
+    relu = probes.layer_outputs(untrained, real_digits[:1], "block1_relu")["block1_relu"][0]
     grey_paper = 0.25 + 0.75 * real_digits[1, :, :, 0]  # no value at 0: the scale still starts at 0
     maps = [*np.moveaxis(relu, -1, 0), grey_paper]
     figure = plots.plot_feature_maps(maps, [f"map {c}" for c in range(len(maps))], signed=False)
@@ -314,7 +297,7 @@ def test_filters_wrap_into_blocks_of_sixteen_each_filter_above_itself():
 def test_receptive_fields_one_square_per_box(real_digits, untrained):
     digit = real_digits[0, :, :, 0]
     boxes = []
-    for field in inside.receptive_fields(untrained):
+    for field in probes.receptive_fields(untrained):
         if field["layer"] in ("block1_conv", "block1_pool", "block2_conv", "block2_pool"):
             centre = field["start"] + (14 // field["jump"]) * field["jump"]  # the unit nearest the centre
             top, bottom = int(centre - (field["size"] - 1) / 2), int(centre + (field["size"] - 1) / 2)
@@ -377,7 +360,7 @@ def test_architecture_one_labelled_row_per_layer(trained):
 # ----- plot_journey ---------------------------------------------------------------------------------------
 def test_journey_draws_each_stage_of_the_digit_and_highlights_the_answer(real_digits, trained):
     names = ["block1_relu", "block2_relu", "dense_relu", "class_probabilities"]
-    journey = inside.layer_outputs(trained, real_digits[:1], names)
+    journey = probes.layer_outputs(trained, real_digits[:1], names)
     digit = real_digits[0, :, :, 0]
     figure = plots.plot_journey(digit, journey, CLASS_NAMES)
     by_title = {axis.get_title(): axis for axis in figure.axes}
@@ -418,7 +401,7 @@ def test_journey_draws_each_stage_of_the_digit_and_highlights_the_answer(real_di
 @pytest.fixture(scope="module")
 def saliency_cases(real_digits, labels, trained):
     """Right answers then mistakes of the trained network, and two saliency maps of each (notebook 08)."""
-    probabilities = inside.probabilities(trained, real_digits)
+    probabilities = probes.probabilities(trained, real_digits)
     predicted = probabilities.argmax(axis=1)
     right = np.flatnonzero(predicted == labels)[:4]
     wrong = np.flatnonzero(predicted != labels)[:4]
@@ -426,8 +409,8 @@ def saliency_cases(real_digits, labels, trained):
     cases = np.concatenate([right, wrong])
     images = real_digits[cases]
     maps = {
-        "occlusion": inside.occlusion_pixel_map(inside.occlusion_map(trained, images, predicted[cases])),
-        "gradient × input": inside.gradient_times_input(trained, images, predicted[cases]),
+        "occlusion": occlusion_pixel_map(occlusion_map(trained, images, predicted[cases])),
+        "gradient × input": gradient_times_input(trained, images, predicted[cases]),
     }
     titles = [f"{labels[i]} → said {predicted[i]} ({probabilities[i].max():.0%})" for i in cases]
     return images[..., 0], maps, titles
@@ -478,9 +461,9 @@ def test_saliency_group_titles_are_centred_over_their_groups(saliency_cases):
 
 # ----- plot_embedding -------------------------------------------------------------------------------------
 def test_embedding_one_scatter_per_class_and_the_mistakes_apart(real_digits, labels, trained):
-    features = inside.layer_outputs(trained, real_digits, "dense_relu")["dense_relu"]
-    points, _ = inside.pca_2d(features)
-    mistakes = inside.probabilities(trained, real_digits).argmax(axis=1) != labels
+    features = probes.layer_outputs(trained, real_digits, "dense_relu")["dense_relu"]
+    points, _ = pca_2d(features)
+    mistakes = probes.probabilities(trained, real_digits).argmax(axis=1) != labels
     assert 0 < mistakes.sum() < len(labels) and set(labels) == set(range(10))
 
     figure = plots.plot_embedding(points, labels, CLASS_NAMES, mistakes, title="dense features")
@@ -512,7 +495,7 @@ def test_shift_robustness_thick_line_is_the_mean_of_the_directions(real_digits, 
     for name, model in (("CNN", trained), ("dense network", dense_net)):
         for direction, (dx, dy) in directions.items():
             curves[name, direction] = [
-                float(inside.probabilities(model, inside.shift_images(real_digits, dx * s, dy * s))
+                float(probes.probabilities(model, probes.shift_images(real_digits, dx * s, dy * s))
                       [np.arange(len(labels)), labels].mean())
                 for s in shifts]
 
@@ -624,8 +607,8 @@ SMALLEST_PT = 12.6  # the notebook's body text, 14 px, at the series' 80 dpi (1 
 PLOTTING_HELPERS = sorted(
     name for name, value in vars(plots).items()
     if callable(value) and getattr(value, "__module__", None) == plots.__name__
-    and not name.startswith("_") and name not in ("use_style", "print_summary")
-)
+    and not name.startswith("_") and name not in ("use_style", "print_summary", "log_ticks")
+)  # log_ticks formats an axis, not a figure: its own test is at the end
 FASHION_NAMES = list(mnist_cnn.datasets.FASHION_MNIST.class_names)
 
 
@@ -637,8 +620,8 @@ def every_figure(mnist, real_digits, labels, trained, training, saliency_cases):
     full = default_cnn(seed=1, filters=(32, 64), units=128)  # notebook 02's network, untrained
     digit = real_digits[0, :, :, 0]
     names = ["block1_relu", "block2_relu", "dense_relu", "class_probabilities"]
-    journey = inside.layer_outputs(full, real_digits[:1], names)
-    probabilities = inside.probabilities(trained, real_digits)
+    journey = probes.layer_outputs(full, real_digits[:1], names)
+    probabilities = probes.probabilities(trained, real_digits)
     predicted = probabilities.argmax(axis=1)
 
     for class_names in (CLASS_NAMES, FASHION_NAMES):
@@ -680,7 +663,7 @@ def every_figure(mnist, real_digits, labels, trained, training, saliency_cases):
     yield "plot_feature_maps", "02's hand-made filters", plots.plot_feature_maps(
         hand_made, ["1", "vertical edges", "horizontal edges", "blur"] * 3, ncols=4,
         signed=[False, True, True, False] * 3, suptitle="Hand-made filters on three MNIST images")
-    stages = inside.layer_outputs(full, real_digits[:1],
+    stages = probes.layer_outputs(full, real_digits[:1],
                                   ["block1_conv", "block1_norm", "block1_relu", "block1_pool"])
     yield "plot_feature_maps", "02's block 1", plots.plot_feature_maps(
         [stages[name][0, :, :, 0] for name in stages], [f"{name}\n28×28" for name in stages],
@@ -715,7 +698,7 @@ def every_figure(mnist, real_digits, labels, trained, training, saliency_cases):
         real_digits[:8], steps, rng.uniform(size=(len(steps), 8)), [FASHION_NAMES[k] for k in labels[:8]])
     from PIL import Image
 
-    from mnist_cnn.images import prepare_digit_image
+    from mnist_cnn.from_notebooks import prepare_digit_image
 
     photo = prepare_digit_image(Image.fromarray((255 - 255 * digit).astype(np.uint8)))
     block1 = journey["block1_relu"][0]
@@ -797,3 +780,34 @@ def test_the_notebook_scan_finds_what_it_looks_for():
         "plt.subplots(1, 2, figsize=(12, 3))\nplt.figure(figsize=(ncols * 2, 3))\n"
         "plt.figure(figsize=[16.5, 4])")]
     assert widths == [12.0, 16.5]
+
+
+# ----- log_ticks: the log axes of notebook 07's trial plots -----------------------------------------
+def tick_labels(axis) -> dict[float, str]:
+    """The labelled major ticks inside the axis's view, as drawn: {value: label}."""
+    low, high = sorted(axis.get_view_interval())
+    return {tick.get_loc(): tick.label1.get_text() for tick in axis.get_major_ticks()
+            if low <= tick.get_loc() <= high and tick.label1.get_text()}
+
+
+def test_log_ticks_label_1_2_5_per_decade_or_more_within_one_decade():
+    figure, (wide, narrow) = plt.subplots(1, 2)
+    errors = np.array([0.004, 0.01, 0.03, 0.8])  # validation errors over more than two decades
+    parameters = np.array([90_000, 120_000, 250_000, 600_000])  # less than a decade apart
+    wide.scatter(errors, errors)
+    narrow.scatter(parameters, parameters)
+    for axis in (wide, narrow):
+        axis.set(xscale="log", yscale="log")
+    plots.log_ticks(wide.yaxis, errors, "percent")
+    plots.log_ticks(narrow.xaxis, parameters, "thousands")
+    figure.canvas.draw()
+
+    percent = tick_labels(wide.yaxis)
+    assert {0.01: "1%", 0.02: "2%", 0.05: "5%", 0.1: "10%"}.items() <= percent.items()
+    assert not {value for value in percent if str(value).startswith(("0.03", "0.3"))}  # 1, 2, 5 only
+    thousands = tick_labels(narrow.xaxis)
+    assert {100_000: "100k", 200_000: "200k", 300_000: "300k", 500_000: "500k"}.items() <= thousands.items()
+    assert not any(tick.label1.get_text() for tick in narrow.xaxis.get_minor_ticks())  # unlabelled
+    with pytest.raises(ValueError, match="labels must be one of plain, percent, thousands"):
+        plots.log_ticks(wide.xaxis, labels="seconds")
+    plt.close(figure)

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from mnist_cnn.versions import import_tensorflow_quietly  # noqa: E402
+from mnist_cnn.environment import import_tensorflow_quietly  # noqa: E402
 
 import_tensorflow_quietly()
 
@@ -35,9 +35,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from mnist_cnn.data import load_raw_data  # noqa: E402
+from mnist_cnn.from_notebooks import build_network, validation_split  # noqa: E402
 from mnist_cnn.handoff import write_text_atomically  # noqa: E402
-from mnist_cnn.normalization import BatchNormalization  # noqa: E402
+from mnist_cnn.raw_data import load_raw_data  # noqa: E402
 
 EPOCHS, BATCH_SIZE, VALIDATION_FRACTION = 5, 64, 0.1
 
@@ -46,7 +46,7 @@ def block(filters, kernel_size, padding, batch_norm, name):
     layers = [keras.layers.Conv2D(filters, kernel_size, padding=padding, use_bias=not batch_norm,
                                   name=f"{name}_conv")]
     if batch_norm:
-        layers.append(BatchNormalization(name=f"{name}_norm"))
+        layers.append(keras.layers.BatchNormalization(name=f"{name}_norm"))
     layers += [keras.layers.Activation("relu", name=f"{name}_relu"),
                keras.layers.MaxPooling2D(2, name=f"{name}_pool")]
     return layers
@@ -64,7 +64,7 @@ def network(first_kernel=3, padding=("valid", "valid"), batch_norm=False, dense_
                 layer.use_bias = True
     layers += [keras.layers.Flatten(), keras.layers.Dropout(dropout[0])]
     if dense_norm:
-        layers += [keras.layers.Dense(128, use_bias=False), BatchNormalization(),
+        layers += [keras.layers.Dense(128, use_bias=False), keras.layers.BatchNormalization(),
                    keras.layers.Activation("relu")]
     else:
         layers.append(keras.layers.Dense(128, activation="relu"))
@@ -88,12 +88,9 @@ CANDIDATES = {
                      lambda: network(first_kernel=5, padding=("same", "same"), batch_norm=True,
                                      dropout=(0.4, 0.4), conv_bias=True), "cosine"),
     "default": ("padding 'same', BN after both convolutions and the dense layer, dropout 0.3 "
-                "(notebook 02)",
-                lambda: network(padding=("same", "same"), batch_norm=True, dense_norm=True,
-                                dropout=(0.3, 0.3)), "cosine"),
+                "(notebook 02)", build_network, "cosine"),
     "default_constant_lr": ("the default network, Adam's default constant learning rate 0.001",
-                            lambda: network(padding=("same", "same"), batch_norm=True,
-                                            dense_norm=True, dropout=(0.3, 0.3)), "constant"),
+                            build_network, "constant"),
 }
 
 
@@ -101,9 +98,7 @@ def train(name: str, seed: int, x_train, y_train) -> dict:
     description, build, schedule = CANDIDATES[name]
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    order = np.random.default_rng(seed).permutation(len(x_train))  # notebook 03's split
-    n_validation = int(VALIDATION_FRACTION * len(order))
-    validation, fit = order[:n_validation], order[n_validation:]
+    validation, fit = validation_split(len(x_train), VALIDATION_FRACTION, seed)
     model = build()
     steps = EPOCHS * int(np.ceil(len(fit) / BATCH_SIZE))
     learning_rate = (keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=steps)

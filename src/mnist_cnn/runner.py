@@ -26,7 +26,7 @@ from pathlib import Path
 from .datasets import DATASET_ENV_VAR, get_dataset
 from .experiments import Comparison
 from .handoff import sidecar_path
-from .paths import LOG_ENV_VAR, NOTEBOOKS, ProjectPaths
+from .paths import LOG_ENV_VAR, NOTEBOOKS, ProjectPaths, find_project_root
 
 # What `make run` runs: the six stages of the study, the look inside the trained network and
 # the appendix. Notebook 07 (tuning) is optional and long: `make tune`.
@@ -66,7 +66,7 @@ def execute_notebook(
 def _numerics_of_kernels() -> str:
     """The numerics path of a kernel started from this process (the same environment): which
     machine and kernels computed a notebook's stored floating-point outputs."""
-    from .versions import describe_numerics, import_tensorflow_quietly
+    from .environment import describe_numerics, import_tensorflow_quietly
 
     import_tensorflow_quietly()
     return describe_numerics()
@@ -162,6 +162,22 @@ def report(dataset: str, since: dt.datetime, numbers: list[str] | tuple[str, ...
     return "\n".join(lines)
 
 
+def warn_if_saved_code_is_stale() -> None:
+    """Say so when a #@save cell was edited and `mnist_cnn.from_notebooks` not regenerated:
+    the notebook that holds the cell runs the edit, the notebooks after it the saved copy."""
+    from .save_cells import MODULE, SaveCellError, generate
+
+    root = find_project_root()
+    try:
+        current = generate(root) == (root / MODULE).read_text(encoding="utf-8")
+    except (SaveCellError, OSError) as error:
+        print(f"note: the notebooks' #@save cells could not be read ({error})", file=sys.stderr)
+        return
+    if not current:
+        print(f"note: a #@save cell changed since {MODULE} was written: later notebooks use the "
+              "saved copy; run `make from-notebooks` to give them your edit", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("numbers", nargs="*", default=list(SERIES),
@@ -177,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [number for number in args.numbers if number not in NOTEBOOKS]
     if unknown:
         parser.error(f"unknown notebook numbers {unknown}; choose from {sorted(NOTEBOOKS)}")
+    warn_if_saved_code_is_stale()
     started = dt.datetime.now(dt.UTC)
     if args.solutions:
         numbers = args.numbers if args.numbers != list(SERIES) else sorted(NOTEBOOKS)

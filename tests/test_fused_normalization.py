@@ -1,4 +1,4 @@
-"""mnist_cnn.normalization.BatchNormalization: Keras's layer, computed by the fused kernel."""
+"""mnist_cnn.fused_normalization.BatchNormalization: Keras's layer, computed by the fused kernel."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from mnist_cnn.from_notebooks import build_network  # noqa: E402
+from mnist_cnn.fused_normalization import REGISTERED_NAME, with_fused_batch_normalization  # noqa: E402
+from mnist_cnn.fused_normalization import BatchNormalization as FusedBatchNormalization  # noqa: E402
 from mnist_cnn.handoff import load_keras_model  # noqa: E402
-from mnist_cnn.normalization import REGISTERED_NAME  # noqa: E402
-from mnist_cnn.normalization import BatchNormalization as FusedBatchNormalization  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +148,16 @@ outputs = keras.ops.convert_to_numpy(model(np.load(sys.argv[2]), training=False)
 np.save(sys.argv[2] + ".out.npy", outputs)
 print(type(model.get_layer("norm")).__name__, sys.argv[2] + ".out.npy")
 """
+
+
+def test_a_copy_with_the_fused_layer_computes_what_notebook_02s_network_computes(real_digits):
+    keras.utils.set_random_seed(0)
+    network = build_network()
+    copy = with_fused_batch_normalization(network)
+    kinds = {type(layer) for layer in copy.layers if "norm" in layer.name}
+    assert kinds == {FusedBatchNormalization}
+    norms = [layer for layer in network.layers if "norm" in layer.name]
+    assert all(type(layer) is keras.layers.BatchNormalization for layer in norms)
+    assert all(np.array_equal(a, b) for a, b in zip(network.get_weights(), copy.get_weights(), strict=True))
+    np.testing.assert_allclose(numpy(copy(real_digits, training=False)),
+                               numpy(network(real_digits, training=False)), atol=1e-5)

@@ -17,7 +17,6 @@ import tensorflow as tf  # noqa: E402
 from conftest import REAL_MNIST  # noqa: E402
 
 import mnist_cnn.datasets  # noqa: E402
-from mnist_cnn.normalization import BatchNormalization  # noqa: E402
 from mnist_cnn.recorders import BatchLossRecorder, TrainingRecorder, loss_tracker  # noqa: E402
 
 N_TRAIN, BATCH, EPOCHS = 640, 64, 2
@@ -44,7 +43,7 @@ def digits():
     """640 real training digits (N, 28, 28, 1) float32 0..1 with labels, 16 real test digits and labels."""
     if not REAL_MNIST.is_dir():
         pytest.skip(f"no MNIST copy at {REAL_MNIST} (set MNIST_DATA_DIR)")
-    from mnist_cnn.data import load_idx_folder
+    from mnist_cnn.raw_data import load_idx_folder
 
     raw = load_idx_folder(REAL_MNIST, mnist_cnn.datasets.MNIST)
     x_train = (raw.x_train[:N_TRAIN].astype("float32") / 255)[..., None]
@@ -53,13 +52,13 @@ def digits():
 
 
 def tiny_model(steps_per_execution: int = 1) -> keras.Model:
-    """A small compiled CNN without dropout, with the series' BatchNormalization; always the same weights."""
+    """A small compiled CNN without dropout, with batch normalization; always the same weights."""
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
             keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="block1_conv"),
-            BatchNormalization(name="block1_norm"),
+            keras.layers.BatchNormalization(name="block1_norm"),
             keras.layers.Activation("relu", name="block1_relu"),
             keras.layers.MaxPooling2D(4, name="block1_pool"),
             keras.layers.Flatten(name="flatten"),

@@ -16,7 +16,7 @@ from mnist_cnn import runner
 from mnist_cnn.datasets import IDX_FILES
 from mnist_cnn.errors import DataError
 from mnist_cnn.handoff import sidecar_path
-from mnist_cnn.prepare_data import prepare
+from mnist_cnn.offline_copies import prepare
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "mnist"
 needs_mnist = pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="no offline MNIST copy")
@@ -122,13 +122,13 @@ def test_tensorflow_imports_without_start_up_noise():
 
 def test_benchmark_serves_a_model_with_the_series_layers(tmp_path, real_digits):
     """tools/benchmark.py times inference in a fresh process: it must load a model that uses
-    the series' fused BatchNormalization (it once failed there, after 20 minutes of training)."""
+    the fused BatchNormalization of appendix 09 (it once failed there, after 20 minutes of training)."""
     import importlib.util
 
     import keras
     import numpy as np
 
-    from mnist_cnn.normalization import BatchNormalization
+    from mnist_cnn.fused_normalization import BatchNormalization
 
     spec = importlib.util.spec_from_file_location(
         "benchmark", Path(__file__).resolve().parents[1] / "tools" / "benchmark.py")

@@ -9,8 +9,8 @@ What it measures, and how:
   seed, from which the mean and spread of the validation and test accuracy and the mean
   learning curves are written to src/mnist_cnn/default_reference.json, the committed file
   that notebooks 03 and 04 compare every run with (`--reference-only` does just this);
-- the plain reference: the same untrained model (its weights loaded into Keras's own layers:
-  keras.layers.BatchNormalization in place of the series' fused one) and the same data,
+- the plain reference: the same untrained model (notebook 02's, made of Keras's own layers)
+  and the same data,
   trained by a bare Keras fit() with default settings (Adam at 0.001, validation_split=0.1,
   no project code), in a fresh process per run, once with TensorFlow's deterministic ops and
   once without;
@@ -38,12 +38,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from mnist_cnn.environment import describe_numerics, library_versions  # noqa: E402
 from mnist_cnn.exercises import scratch_project  # noqa: E402
 from mnist_cnn.experiments import REFERENCE_FILE, model_signature  # noqa: E402
 from mnist_cnn.handoff import load_keras_model, sidecar_path, write_text_atomically  # noqa: E402
 from mnist_cnn.paths import LOG_ENV_VAR, ProjectPaths  # noqa: E402
 from mnist_cnn.runner import SERIES  # noqa: E402
-from mnist_cnn.versions import describe_numerics, library_versions  # noqa: E402
 
 
 def cpu_model() -> str:
@@ -80,8 +80,7 @@ PATH_SERIES = ("01", "02", "03", "04")  # what a training run's result needs
 def run_on_path(seed: int, path: dict[str, str], reuse: bool = False) -> dict:
     """Notebooks 01-04 on MNIST with `seed`, on one numerics path, in a scratch project (with
     `reuse`, a run an earlier call finished there is read instead of run again)."""
-    label = f"onednn{path['TF_ENABLE_ONEDNN_OPTS']}-threads{path['TF_NUM_INTRAOP_THREADS']}"
-    folder = ROOT / "build" / "bench" / "paths" / f"{label}-seed-{seed}"
+    folder = ROOT / "build" / "bench" / "paths" / f"{path_label(path)}-seed-{seed}"
     if reuse and (folder / "reports" / "metrics.json").is_file():  # a finished run of an earlier call
         run = collect_run(folder, seed, "mnist")
         avx512 = "avx512f" in Path("/proc/cpuinfo").read_text()
@@ -98,7 +97,7 @@ def run_on_path(seed: int, path: dict[str, str], reuse: bool = False) -> dict:
     env.pop(LOG_ENV_VAR, None)
     code = (
         "import json; from mnist_cnn.runner import run_series; "
-        "from mnist_cnn.versions import describe_numerics; "
+        "from mnist_cnn.environment import describe_numerics; "
         f"timings = run_series({list(PATH_SERIES)!r}, 'mnist', quiet=True); "
         "print(json.dumps({'timings': timings, 'numerics': describe_numerics()}))"
     )
@@ -111,6 +110,43 @@ def run_on_path(seed: int, path: dict[str, str], reuse: bool = False) -> dict:
             "test_accuracy": round(run["test_accuracy"], 6),
             "fit_seconds": round(run["fit_seconds"], 1),
             "notebook_seconds": {k: round(v, 1) for k, v in printed["timings"].items()}}
+
+
+def path_label(path: dict[str, str]) -> str:
+    return f"onednn{path['TF_ENABLE_ONEDNN_OPTS']}-threads{path['TF_NUM_INTRAOP_THREADS']}"
+
+
+def reference_from_paths(seeds: list[int], datasets: list[str]) -> dict[str, list[dict]]:
+    """The default's reference runs without running MNIST again: the runs `--paths` made on
+    this machine's own path (its oneDNN default, one thread per core) are those runs; the other
+    data sets run notebooks 01-04 per seed on that path, in scratch projects."""
+    from mnist_cnn.portability import default_onednn
+
+    own = {"TF_ENABLE_ONEDNN_OPTS": "1" if default_onednn() else "0",
+           "TF_NUM_INTRAOP_THREADS": str(os.cpu_count())}
+    runs: dict[str, list[dict]] = {}
+    for dataset in datasets:
+        runs[dataset] = []
+        for seed in seeds:
+            if dataset == "mnist":
+                folder = ROOT / "build" / "bench" / "paths" / f"{path_label(own)}-seed-{seed}"
+                if not (folder / "reports" / "metrics.json").is_file():
+                    raise SystemExit(f"{folder} has no finished run: run --paths first")
+            else:
+                folder = ROOT / "build" / "bench" / f"{dataset}-01-04-seed-{seed}"
+                scratch_project(folder, ROOT, dataset=dataset)
+                env = dict(os.environ, MNIST_CNN_ROOT=str(folder), MNIST_CNN_SEED=str(seed),
+                           MNIST_CNN_DATASET=dataset, TF_CPP_MIN_LOG_LEVEL="3")
+                env.pop(LOG_ENV_VAR, None)
+                code = ("from mnist_cnn.runner import run_series; "
+                        f"run_series({list(PATH_SERIES)!r}, {dataset!r}, quiet=True)")
+                subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
+                               text=True)
+            runs[dataset].append(collect_run(folder, seed, dataset))
+            last = runs[dataset][-1]
+            print(f"{dataset}, seed {seed}: fit {last['fit_seconds']:.1f} s, validation "
+                  f"{last['history']['val_accuracy'][-1]:.4f}, test {last['test_accuracy']:.4f}", flush=True)
+    return runs
 
 
 def write_paths(runs: list[dict]) -> None:
@@ -192,6 +228,11 @@ def write_reference(runs_by_dataset: dict[str, list[dict]]) -> None:
                        + ", ".join(f"{k} {v}" for k, v in library_versions().items()),
         "datasets": {dataset: reference_entry(runs) for dataset, runs in runs_by_dataset.items()},
     }
+    if REFERENCE_FILE.exists():  # the numerics paths (--paths) are measured apart: keep them
+        earlier = json.loads(REFERENCE_FILE.read_text(encoding="utf-8"))["datasets"]
+        for dataset, entry in reference["datasets"].items():
+            if "paths" in earlier.get(dataset, {}):
+                entry["paths"] = earlier[dataset]["paths"]
     write_text_atomically(REFERENCE_FILE, json.dumps(reference, indent=1) + "\n")
     print(f"wrote {REFERENCE_FILE.relative_to(ROOT)}")
 
@@ -199,10 +240,10 @@ def write_reference(runs_by_dataset: dict[str, list[dict]]) -> None:
 BASELINE_FIT = """
 import json, os, sys, time
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-from mnist_cnn.versions import import_tensorflow_quietly
+from mnist_cnn.environment import import_tensorflow_quietly
 import_tensorflow_quietly()
 import keras, numpy as np, tensorflow as tf
-from mnist_cnn.data import load_raw_data
+from mnist_cnn.raw_data import load_raw_data
 model_file, root, deterministic, seed = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
 keras.utils.set_random_seed(seed)
 if deterministic:
@@ -212,9 +253,7 @@ x_train = (raw.x_train.astype("float32") / 255)[..., None]
 x_test = (raw.x_test.astype("float32") / 255)[..., None]
 y_train = keras.utils.to_categorical(raw.y_train, 10)
 y_test = keras.utils.to_categorical(raw.y_test, 10)
-model = keras.saving.load_model(  # Keras's own BatchNormalization in place of the series' fused one
-    model_file, compile=False,
-    custom_objects={"mnist_cnn>BatchNormalization": keras.layers.BatchNormalization})
+model = keras.saving.load_model(model_file, compile=False)
 assert not any(type(layer).__module__.startswith("mnist_cnn") for layer in model.layers)
 model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
 start = time.perf_counter()
@@ -237,10 +276,10 @@ def baseline_fit(model_file: Path, deterministic: bool, seed: int) -> dict:
 INFERENCE = """
 import json, os, sys, time
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-from mnist_cnn.versions import import_tensorflow_quietly
+from mnist_cnn.environment import import_tensorflow_quietly
 import_tensorflow_quietly()
 import keras, numpy as np, tensorflow as tf
-import mnist_cnn.normalization  # registers the series' layers (a model trained by 03 uses them)
+import mnist_cnn.fused_normalization  # registers appendix 09's fused layer, for a model that uses it
 model = keras.saving.load_model(sys.argv[1], safe_mode=True)
 x_test = np.load(sys.argv[2])["x_test"]
 
@@ -298,13 +337,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="write the reference result from the series already run in build/bench/")
     parser.add_argument("--reuse", action="store_true",
                         help="with --paths: read the runs an interrupted call finished")
+    parser.add_argument("--reference-from-paths", action="store_true",
+                        help="after --paths: write the reference result from its runs on this machine's "
+                             "own path (MNIST) and notebooks 01-04 per seed (the other data sets)")
     parser.add_argument("--paths", action="store_true",
                         help="only run notebooks 01-04 per seed on every numerics path (oneDNN on "
                              "and off, 2 threads and 1) and write their spread to the reference")
     args = parser.parse_args(argv)
     if args.paths:
-        runs = []
-        for path in NUMERICS_PATHS:
+        from mnist_cnn.portability import default_onednn
+
+        own = "1" if default_onednn() else "0"
+        runs = []  # this machine's own path last: its runs double as the reference (--reference-from-paths)
+        for path in sorted(NUMERICS_PATHS, key=lambda path: (path["TF_ENABLE_ONEDNN_OPTS"] == own,
+                                                            path["TF_NUM_INTRAOP_THREADS"] != "1")):
             for seed in args.seeds:
                 runs.append(run_on_path(seed, path, reuse=args.reuse))
                 run = runs[-1]
@@ -312,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"test {run['test_accuracy']:.2%}, fit {run['fit_seconds']:.0f} s, "
                       f"notebooks {run['notebook_seconds']}", flush=True)
         write_paths(runs)
+        return 0
+    if args.reference_from_paths:
+        write_reference(reference_from_paths(args.seeds, args.reference_datasets))
         return 0
     if args.reference_from_existing:
         bench = ROOT / "build" / "bench"

@@ -21,8 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "recipe of notebook 03": {},
     "recipe with notebook 03's recorders (every batch's loss, snapshots)": {"recorders": True},
-    "Keras's own BatchNormalization (unfused) instead of the series' fused one": {
-        "keras_batch_norm": True},
+    "the fused BatchNormalization of appendix 09 instead of Keras's own": {"fused_batch_norm": True},
     "steps_per_execution=16": {"steps_per_execution": 16},
     "XLA (jit_compile=True)": {"jit_compile": True},
     "no deterministic ops": {"deterministic": False},
@@ -36,7 +35,7 @@ VARIANTS = {
 TRAIN = """
 import json, os, sys, time
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-from mnist_cnn.versions import import_tensorflow_quietly
+from mnist_cnn.environment import import_tensorflow_quietly
 import_tensorflow_quietly()
 import keras, numpy as np, tensorflow as tf
 options, epochs, root = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -50,13 +49,10 @@ if "policy" in options:
     keras.mixed_precision.set_global_policy(options["policy"])
 data = np.load(f"{root}/data/processed/mnist.npz")
 x, y = data["x_train"], data["y_train"]
-if options.get("keras_batch_norm"):
-    untrained = keras.saving.load_model(
-        f"{root}/models/mnist_cnn_untrained.keras",
-        custom_objects={"mnist_cnn>BatchNormalization": keras.layers.BatchNormalization})
-else:
-    import mnist_cnn.normalization  # noqa: F401  (registers the fused BatchNormalization)
-    untrained = keras.saving.load_model(f"{root}/models/mnist_cnn_untrained.keras")
+untrained = keras.saving.load_model(f"{root}/models/mnist_cnn_untrained.keras")
+if options.get("fused_batch_norm"):
+    from mnist_cnn.fused_normalization import with_fused_batch_normalization
+    untrained = with_fused_batch_normalization(untrained)
 model = keras.models.clone_model(untrained) if "policy" in options else untrained
 steps = epochs * int(np.ceil(0.9 * len(x) / 64))
 model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, steps)),

@@ -1,28 +1,26 @@
-"""Batch normalization computed by TensorFlow's fused kernel: the same layer, trained faster.
+"""Batch normalization computed by TensorFlow's fused kernel: a measured lever, not the default.
 
-Keras 3's `BatchNormalization` is written once for every backend, so on TensorFlow it runs
-as a chain of small operations: a mean, a squared difference and a second mean for the
-variance, then subtract, scale and shift, and the gradient of each of them. TensorFlow also
-has one fused kernel (`FusedBatchNormV3`, which Keras 2 used) that does the normalization and
-its gradient in single passes over the feature maps. On our 2-core CPU a training step of
-notebook 02's model takes about 15.5 ms with the fused kernel against 22.3 ms with Keras's
-chain (see docs/performance.md).
+The series builds its network with Keras's own `keras.layers.BatchNormalization` (notebook 02),
+so that every model it saves loads with Keras alone. Keras 3 writes that layer once for every
+backend, so on TensorFlow it runs as a chain of small operations: a mean, a squared difference
+and a second mean for the variance, then subtract, scale and shift, and the gradient of each.
+TensorFlow also has one fused kernel (`FusedBatchNormV3`, which Keras 2 used) that does the
+normalization and its gradient in single passes over the feature maps. Measured on notebook
+02's model (appendix 09, docs/performance.md), a training step with the fused kernel is about
+1.2 times as fast on a 2-core CPU with AVX-512 (oneDNN on) and 1.02 times on one with AVX2
+only: not enough to make every saved model depend on this package.
 
-This module's `BatchNormalization` is a subclass of Keras's layer that changes only
-how `call` computes: the same weights (gamma, beta, moving mean and variance), the same
-configuration, the same update of the moving statistics (Keras keeps the *biased* batch
-variance; the fused kernel returns the unbiased one, which we convert). Where the fused
-kernel does not apply (another Keras backend, a mask, batch renormalization, a
-synchronized layer, an axis other than the last, a non-float32 input, rank other than 2 or
-4, a tiny epsilon) it falls back to Keras's own computation.
-
-It keeps Keras's class name on purpose: a saved model stores each layer's weights under the
-snake-cased class name (`batch_normalization`), so the same `.keras` file also loads into
-Keras's own layer. A saved model names it `mnist_cnn>BatchNormalization`; importing this module
-(`HandoffFiles.load_model` does) registers it. The final model of the series (notebook 06) is
-saved with Keras's own layer instead (`with_keras_batch_normalization`), so that it loads
-anywhere Keras does, without this package.
+This module's `BatchNormalization` is a subclass of Keras's layer that changes only how `call`
+computes: the same weights (gamma, beta, moving mean and variance), the same configuration,
+the same update of the moving statistics (Keras keeps the *biased* batch variance; the fused
+kernel returns the unbiased one, which we convert). Where the fused kernel does not apply
+(another Keras backend, a mask, batch renormalization, a synchronized layer, an axis other
+than the last, a non-float32 input, rank other than 2 or 4, a tiny epsilon) it falls back to
+Keras's own computation. It keeps Keras's class name, so its weights are stored under the same
+names; a saved model names it `mnist_cnn>BatchNormalization`, which importing this module
+registers. `with_fused_batch_normalization` copies a model into it (appendix 09 times both).
 """
+
 
 from __future__ import annotations
 
@@ -76,25 +74,17 @@ class BatchNormalization(keras.layers.BatchNormalization):
         return tf.reshape(outputs, tf.shape(inputs)) if len(inputs.shape) == 2 else outputs
 
 
-def with_keras_batch_normalization(model: keras.Model) -> keras.Model:
-    """The same model with Keras's own `BatchNormalization` in place of this module's.
-
-    The fused layer is a training speed-up; a model saved with it needs this package to load.
-    The copy holds the same weights in Keras's own layers, so its `.keras` file loads with
-    Keras alone, in safe mode, and predicts the same (to float32 rounding: the two layers sum
-    in a different order). A compiled model's copy is compiled the same way (loss, metrics and
-    a fresh optimizer of the same configuration; the optimizer's state is not copied).
-    """
+def with_fused_batch_normalization(model: keras.Model) -> keras.Model:
+    """The same model, with the same weights, with this module's fused layer in place of each
+    `keras.layers.BatchNormalization` (uncompiled; nested models are converted too)."""
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
-        if isinstance(layer, BatchNormalization):
-            return keras.layers.BatchNormalization.from_config(layer.get_config())
         if isinstance(layer, keras.Model):
-            return with_keras_batch_normalization(layer)
+            return with_fused_batch_normalization(layer)
+        if type(layer) is keras.layers.BatchNormalization:
+            return BatchNormalization.from_config(layer.get_config())
         return layer.__class__.from_config(layer.get_config())
 
     copy = keras.models.clone_model(model, clone_function=clone)
     copy.set_weights(model.get_weights())
-    if getattr(model, "optimizer", None) is not None and model.get_compile_config():
-        copy.compile_from_config(model.get_compile_config())
     return copy

@@ -1,19 +1,18 @@
-"""Looking inside a trained Sequential CNN: activations, receptive fields, saliency, features.
+"""Probes into a trained Sequential CNN: activations, receptive fields, class scores, shifts.
 
 The notebooks draw the pictures; this module computes the arrays behind them, for any
 `keras.Sequential` model of Conv2D / BatchNormalization / Activation / MaxPooling2D /
 Flatten / GlobalAveragePooling2D / Dropout / Dense layers (channels-last images), not only the
 series' default model:
 
-- what each layer computes (`layer_outputs`) and how much of the image one of its units sees
-  (`receptive_fields`, checked independently by `receptive_field_by_gradient`);
-- which pixels a prediction depends on: occlusion (`occlusion_map`, `occlusion_pixel_map`),
-  Grad-CAM (`grad_cam`, `upsample`) and gradient x input (`gradient_times_input`), and a test
-  of such a map: delete the pixels it ranks first and compare with random ones (`deletion_test`);
-- what the learned features look like from outside: a 2-D projection (`pca_2d`), how well the
-  nearest neighbour in feature space classifies (`knn_accuracy`), which classes lie close
-  together (`class_centroid_distances`, `nearest_class_pairs`);
+- what the model and each of its layers compute (`probabilities`, `layer_outputs`,
+  `class_scores`) and how much of the image one unit sees (`receptive_fields`, checked
+  independently by `receptive_field_by_gradient`);
 - a controlled change of the input (`shift_images`).
+
+The methods notebook 08 teaches (occlusion, gradient x input, Grad-CAM, the deletion test,
+PCA, nearest neighbours) are defined in that notebook, beside their explanation, and saved
+into `mnist_cnn.from_notebooks`.
 
 Everything runs in inference mode (`training=False`): Dropout is off and BatchNormalization
 uses its moving statistics, so a computation changes no variable of the model. Scores
@@ -30,7 +29,6 @@ import numpy as np
 import tensorflow as tf
 
 BATCH_SIZE = 1000  # images per forward pass of layer_outputs / class_scores
-GRADIENT_BATCH_SIZE = 500  # images per GradientTape pass (gradients hold one copy per layer)
 
 # Layers that act on each position separately: a unit sees what the unit below it saw.
 ELEMENTWISE_LAYERS = (
@@ -127,26 +125,15 @@ def _last_dense_index(model: keras.Model) -> int:
     return index
 
 
-def _scores(model: keras.Model, images, layer_name: str | None = None):
-    """Class scores (pre-activation of the last Dense layer) and the output of `layer_name`.
-
-    Runs the layers one by one in inference mode, so that a GradientTape sees both tensors.
-    """
+def _scores(model: keras.Model, images):
+    """Class scores: the pre-activation of the last Dense layer, the layers run one by one."""
     last = _last_dense_index(model)
     x = images
-    activation = None
     for layer in model.layers[:last]:
         x = layer(x, training=False)
-        if layer.name == layer_name:
-            activation = x
     dense = model.layers[last]
     scores = keras.ops.matmul(x, dense.kernel)
-    if dense.use_bias:
-        scores = scores + dense.bias
-    if layer_name is not None and activation is None:
-        names = [layer.name for layer in model.layers[:last]]
-        raise ValueError(f"No layer {layer_name!r} before the last Dense layer of {model.name}: {names}")
-    return scores, activation
+    return scores + dense.bias if dense.use_bias else scores
 
 
 def class_scores(model: keras.Model, images: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:
@@ -156,7 +143,7 @@ def class_scores(model: keras.Model, images: np.ndarray, batch_size: int = BATCH
     weights), so softmax(scores) equals the model's probabilities.
     """
     images = _as_float_images(images)
-    parts = [np.asarray(_scores(model, tf.constant(images[part]))[0])
+    parts = [np.asarray(_scores(model, tf.constant(images[part])))
              for part in _batches(len(images), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0, model.output_shape[-1]), "float32")
 
@@ -304,352 +291,6 @@ def receptive_field_by_gradient(
     if rows.size == 0:
         raise ValueError(f"Unit ({row}, {col}, {channel}) of {layer_name} depends on no input pixel.")
     return int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())
-
-
-# --------------------------------------------------------------------------- occlusion
-
-
-def _patch_masks(height: int, width: int, patch: int, stride: int) -> np.ndarray:
-    """(h * w, height, width) booleans: patch number p covers mask[p]; h = (height - patch) // stride + 1."""
-    if patch < 1 or stride < 1 or patch > min(height, width):
-        raise ValueError(f"patch must be 1..{min(height, width)} and stride >= 1 (got {patch}, {stride})")
-    tops = range(0, height - patch + 1, stride)
-    lefts = range(0, width - patch + 1, stride)
-    masks = np.zeros((len(tops) * len(lefts), height, width), bool)
-    for index, (top, left) in enumerate((top, left) for top in tops for left in lefts):
-        masks[index, top : top + patch, left : left + patch] = True
-    return masks
-
-
-def occlusion_map(
-    model: keras.Model,
-    images: np.ndarray,
-    classes: Sequence[int] | np.ndarray,
-    patch: int = 4,
-    stride: int = 2,
-    fill: float = 0.0,
-    batch_size: int = 2048,
-) -> np.ndarray:
-    """How much p(classes[i]) drops when a square of image i is hidden: shape (N, h, w).
-
-    `images` (N, H, W, C). Entry [i, r, c] is p(class | image) - p(class | image with the
-    patch x patch square whose top-left pixel is (r * stride, c * stride) set to `fill`);
-    h = (H - patch) // stride + 1 (13 for 28, 4, 2), w likewise. On MNIST the background is
-    0, so a 0 patch erases ink and a patch over empty paper changes nothing (drop 0). All the
-    occluded copies of all images are predicted together, `batch_size` at a time, by calling
-    the model directly in inference mode.
-    """
-    images = _as_float_images(images)
-    classes = np.asarray(classes, dtype=int)
-    count, height, width = images.shape[:3]
-    masks = _patch_masks(height, width, patch, stride)
-    rows = (height - patch) // stride + 1
-    cols = (width - patch) // stride + 1
-    base = probabilities(model, images, batch_size)[np.arange(count), classes]
-    pairs = np.arange(count * len(masks))  # image = pair // patches, patch = pair % patches
-    occluded_p = np.empty(len(pairs), "float32")
-    for part in _batches(len(pairs), batch_size):
-        image_index, patch_index = np.divmod(pairs[part], len(masks))
-        batch = np.where(masks[patch_index][..., None], np.float32(fill), images[image_index])
-        output = np.asarray(model(batch, training=False))
-        occluded_p[part] = output[np.arange(len(batch)), classes[image_index]]
-    return (base[:, None] - occluded_p.reshape(count, len(masks))).reshape(count, rows, cols)
-
-
-def occlusion_pixel_map(maps: np.ndarray, patch: int = 4, stride: int = 2, size: int = 28) -> np.ndarray:
-    """Occlusion maps (N, h, w) spread back onto the pixels: shape (N, size, size).
-
-    Each pixel gets the mean drop of the patches (of `occlusion_map` with the same patch and
-    stride) that cover it, so the map can be laid over the digit and compared with pixel
-    maps. A pixel that no patch covers (when (size - patch) is not a multiple of stride) gets 0.
-    """
-    maps = np.asarray(maps, dtype="float64")
-    count, rows, cols = maps.shape
-    if (rows, cols) != ((size - patch) // stride + 1,) * 2:
-        raise ValueError(f"maps of shape {maps.shape[1:]} do not come from patch={patch}, stride={stride} "
-                         f"on {size}x{size} images")
-    total = np.zeros((count, size, size))
-    covered = np.zeros((size, size))
-    for row in range(rows):
-        for col in range(cols):
-            window = (slice(row * stride, row * stride + patch), slice(col * stride, col * stride + patch))
-            total[(slice(None), *window)] += maps[:, row, col, None, None]
-            covered[window] += 1
-    return np.divide(total, covered, out=np.zeros_like(total), where=covered > 0).astype("float32")
-
-
-# --------------------------------------------------------------------------- gradients
-
-
-def grad_cam(
-    model: keras.Model,
-    images: np.ndarray,
-    classes: Sequence[int] | np.ndarray,
-    layer_name: str,
-    batch_size: int = GRADIENT_BATCH_SIZE,
-) -> np.ndarray:
-    """Grad-CAM (Selvaraju et al. 2017) of class `classes[i]` at convolutional layer `layer_name`.
-
-    `images` (N, H, W, C). With A the layer's output (H', W', K) and y the class score before
-    the softmax, each channel k gets the weight a_k = mean over positions of dy/dA_k, and the
-    map is ReLU(sum_k a_k A_k). Returns shape (N, H', W') (e.g. (N, 14, 14) at block1_pool of
-    the default model), non-negative; `upsample` brings it to the image size.
-    """
-    images = _as_float_images(images)
-    classes = np.asarray(classes, dtype=int)
-    maps = []
-    for part in _batches(len(images), batch_size):
-        with tf.GradientTape() as tape:
-            scores, activation = _scores(model, tf.constant(images[part]), layer_name)
-            if len(activation.shape) != 4:
-                raise ValueError(f"Grad-CAM needs a layer with a spatial output; {layer_name} "
-                                 f"outputs shape {tuple(activation.shape)}.")
-            chosen = tf.gather(scores, classes[part], axis=1, batch_dims=1)
-            total = tf.reduce_sum(chosen)  # images are independent in inference mode
-        gradients = tape.gradient(total, activation)
-        weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
-        maps.append(np.asarray(tf.nn.relu(tf.reduce_sum(weights * activation, axis=-1))))
-    if not maps:
-        shape = tuple(model.get_layer(layer_name).output.shape[1:3])
-        return np.zeros((0, *shape), "float32")
-    return np.concatenate(maps)
-
-
-def upsample(maps: np.ndarray, size: int = 28) -> np.ndarray:
-    """Maps (N, h, w) resized bilinearly (tf.image.resize) to (N, size, size), to lay over the image."""
-    maps = np.asarray(maps, dtype="float32")
-    return np.asarray(tf.image.resize(maps[..., None], (size, size), method="bilinear"))[..., 0]
-
-
-def gradient_times_input(
-    model: keras.Model,
-    images: np.ndarray,
-    classes: Sequence[int] | np.ndarray,
-    batch_size: int = GRADIENT_BATCH_SIZE,
-) -> np.ndarray:
-    """Gradient of the class score (before the softmax) with respect to each pixel, times the pixel.
-
-    `images` (N, H, W, C). Returns (N, H, W) (summed over channels): positive where the ink
-    raises the score of `classes[i]`, negative where it lowers it, exactly 0 on the
-    background, where the input is 0.
-    """
-    images = _as_float_images(images)
-    classes = np.asarray(classes, dtype=int)
-    parts = []
-    for part in _batches(len(images), batch_size):
-        inputs = tf.constant(images[part])
-        with tf.GradientTape() as tape:
-            tape.watch(inputs)
-            scores, _ = _scores(model, inputs)
-            total = tf.reduce_sum(tf.gather(scores, classes[part], axis=1, batch_dims=1))
-        gradients = tape.gradient(total, inputs)
-        parts.append(np.asarray(tf.reduce_sum(gradients * inputs, axis=-1)))
-    return np.concatenate(parts) if parts else np.zeros((0, *images.shape[1:3]), "float32")
-
-
-# --------------------------------------------------------------------------- deletion test
-
-
-def _ink(images: np.ndarray) -> np.ndarray:
-    images = np.asarray(images)
-    return (images.sum(axis=-1) if images.ndim == 4 else images) > 0
-
-
-def deletion_masks(
-    images: np.ndarray, importance: np.ndarray, k: int, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which pixels `deletion_test` deletes: two boolean arrays of shape (N, H, W).
-
-    The first marks, for each image (N, H, W[, C]), the k ink pixels (value > 0) that
-    `importance` (N, H, W) ranks highest (ties: the first in reading order); the second k ink
-    pixels drawn at random without replacement (numpy Generator seeded with `seed`, one
-    draw per image in order). An image with fewer than k ink pixels gets all its ink marked
-    in both.
-    """
-    ink = _ink(images)
-    importance = np.asarray(importance, dtype="float64").reshape(ink.shape)
-    rng = np.random.default_rng(seed)
-    by_map = np.zeros(ink.shape, bool)
-    random = np.zeros(ink.shape, bool)
-    for index in range(len(ink)):
-        candidates = np.flatnonzero(ink[index])
-        chosen = min(k, candidates.size)
-        order = np.argsort(-importance[index].ravel()[candidates], kind="stable")
-        by_map[index].flat[candidates[order[:chosen]]] = True
-        random[index].flat[rng.choice(candidates, size=chosen, replace=False)] = True
-    return by_map, random
-
-
-def delete_pixels(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """A copy of `images` (N, H, W[, C]) with the pixels marked in `masks` (N, H, W) set to 0."""
-    images = np.asarray(images)
-    masks = np.asarray(masks, bool)
-    return np.where(masks[..., None] if images.ndim == 4 else masks, np.zeros((), images.dtype), images)
-
-
-def deletion_test(
-    model: keras.Model,
-    images: np.ndarray,
-    classes: Sequence[int] | np.ndarray,
-    importance: np.ndarray,
-    k: int,
-    seed: int = 0,
-) -> dict:
-    """Does a saliency map point at the pixels the prediction needs? Delete them and see.
-
-    For each image (N, H, W, C), set to 0 the k ink pixels that `importance` (N, H, W) ranks
-    highest, and separately k random ink pixels (see `deletion_masks`), and measure the drop
-    of p(classes[i]). Returns {"drop_by_map": (N,), "drop_random": (N,), "mean_drop_by_map":
-    float, "mean_drop_random": float, "p_original": (N,), "pixels_deleted": (N,) int}. A map
-    that finds the evidence makes drop_by_map larger than drop_random.
-    """
-    images = _as_float_images(images)
-    classes = np.asarray(classes, dtype=int)
-    by_map, random = deletion_masks(images, importance, k, seed)
-    rows = np.arange(len(images))
-    original = probabilities(model, images)[rows, classes]
-    after_map = probabilities(model, delete_pixels(images, by_map))[rows, classes]
-    after_random = probabilities(model, delete_pixels(images, random))[rows, classes]
-    drop_by_map = original - after_map
-    drop_random = original - after_random
-    return {
-        "drop_by_map": drop_by_map,
-        "drop_random": drop_random,
-        "mean_drop_by_map": float(drop_by_map.mean()) if len(images) else float("nan"),
-        "mean_drop_random": float(drop_random.mean()) if len(images) else float("nan"),
-        "p_original": original,
-        "pixels_deleted": by_map.reshape(len(images), -1).sum(axis=1),
-    }
-
-
-# --------------------------------------------------------------------------- feature spaces
-
-
-def _flat(features: np.ndarray) -> np.ndarray:
-    features = np.asarray(features, dtype="float64")
-    return features.reshape(len(features), -1)
-
-
-def _top_directions(centred: np.ndarray, count: int, block: int = 6, max_iterations: int = 2000):
-    """The `count` leading right singular vectors (count, D) of `centred`, and their singular values.
-
-    A full SVD of 2,000 x 3,136 features takes from 4 to 30 seconds on two busy cores; the
-    leading directions alone come from block subspace iteration (`block` random vectors,
-    multiplied by C^T C and re-orthonormalized, with a Rayleigh-Ritz step every 5 rounds,
-    until the leading directions move by less than about 5e-7 radians) in about a second.
-    Small problems take the exact SVD.
-    """
-    rows, columns = centred.shape
-    if min(rows, columns) <= 8 * block:
-        _, singular, directions = np.linalg.svd(centred, full_matrices=False)
-        return directions[:count], singular[:count]
-    rng = np.random.default_rng(0)
-    basis, _ = np.linalg.qr(centred.T @ rng.normal(size=(rows, block)))  # (D, block)
-    previous = None
-    for iteration in range(1, max_iterations + 1):
-        basis, _ = np.linalg.qr(centred.T @ (centred @ basis))
-        if iteration % 5 and iteration != max_iterations:
-            continue
-        _, singular, rotation = np.linalg.svd(centred @ basis, full_matrices=False)  # Rayleigh-Ritz
-        directions = (basis @ rotation.T)[:, :count].T
-        if previous is not None and (np.abs((directions * previous).sum(axis=1)) > 1 - 1e-13).all():
-            break
-        previous = directions
-    return directions, singular[:count]
-
-
-def pca_2d(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The first two principal components of `features` (N, D) (or (N, ...), flattened).
-
-    Centres the features and finds the two directions of largest variance, the leading right
-    singular vectors of the centred matrix (numpy only: an SVD, or subspace iteration when
-    the matrix is large). Returns (points (N, 2): the coordinates along those directions,
-    explained_variance_ratio (2,): the share of the total variance along each). The sign of
-    each direction is chosen so that its largest component is positive (an SVD leaves it free).
-    """
-    features = _flat(features)
-    centred = features - features.mean(axis=0)
-    total = float((centred**2).sum())
-    if total == 0:
-        return np.zeros((len(features), 2)), np.zeros(2)
-    directions, singular = _top_directions(centred, 2)
-    signs = np.sign(directions[np.arange(len(directions)), np.abs(directions).argmax(axis=1)])
-    directions = directions * signs[:, None]
-    return centred @ directions.T, singular**2 / total
-
-
-def knn_accuracy(
-    reference_features: np.ndarray,
-    reference_labels: np.ndarray,
-    query_features: np.ndarray,
-    query_labels: np.ndarray,
-    k: int = 1,
-    chunk_size: int = 256,
-) -> float:
-    """Accuracy of k-nearest-neighbour classification of the queries by the references.
-
-    Features (N, D) (or (N, ...), flattened), Euclidean distance, computed `chunk_size`
-    queries at a time (a (chunk_size, N_reference) matrix, never (N_q, N_r, D)). Each query
-    gets the majority label of its k nearest references; a tie goes to the tied label with
-    the nearest reference. Returns the fraction of queries whose label it finds (float).
-    """
-    references = _flat(reference_features)
-    queries = _flat(query_features)
-    reference_labels = np.asarray(reference_labels)
-    query_labels = np.asarray(query_labels)
-    if not 1 <= k <= len(references):
-        raise ValueError(f"k must be between 1 and the number of references ({len(references)}), got {k}")
-    reference_norms = (references**2).sum(axis=1)
-    correct = 0
-    for part in _batches(len(queries), chunk_size):
-        chunk = queries[part]
-        squared = (chunk**2).sum(axis=1)[:, None] - 2 * chunk @ references.T + reference_norms[None, :]
-        if k < len(references):
-            nearest = np.argpartition(squared, k - 1, axis=1)[:, :k]
-        else:
-            nearest = np.tile(np.arange(len(references)), (len(chunk), 1))
-        order = np.argsort(np.take_along_axis(squared, nearest, axis=1), axis=1, kind="stable")
-        labels = reference_labels[np.take_along_axis(nearest, order, axis=1)]  # nearest first
-        votes = (labels[:, :, None] == labels[:, None, :]).sum(axis=2)  # votes of each neighbour's label
-        winner = labels[np.arange(len(chunk)), np.argmax(votes == votes.max(axis=1, keepdims=True), axis=1)]
-        correct += int((winner == query_labels[part]).sum())
-    return correct / len(queries) if len(queries) else float("nan")
-
-
-def class_centroid_distances(features: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """Euclidean distances between the mean feature vectors of the classes: shape (num_classes, num_classes).
-
-    `features` (N, D) (or (N, ...), flattened), `labels` (N,) in 0..num_classes-1. Symmetric,
-    zero on the diagonal; a class with no example has NaN distances.
-    """
-    features = _flat(features)
-    labels = np.asarray(labels)
-    centroids = np.full((num_classes, features.shape[1]), np.nan)
-    for label in range(num_classes):
-        members = features[labels == label]
-        if len(members):
-            centroids[label] = members.mean(axis=0)
-    distances = np.linalg.norm(centroids[:, None, :] - centroids[None, :, :], axis=-1)
-    np.fill_diagonal(distances, 0.0)
-    return distances
-
-
-def nearest_class_pairs(
-    distances: np.ndarray, class_names: Sequence[str], count: int = 5
-) -> list[tuple[str, str, float]]:
-    """The `count` closest pairs of classes in a (C, C) distance matrix, closest first.
-
-    Returns [(name_a, name_b, distance), ...], each unordered pair once (a before b in the
-    class order), pairs with a NaN distance left out.
-    """
-    distances = np.asarray(distances)
-    pairs = [
-        (class_names[a], class_names[b], float(distances[a, b]))
-        for a in range(len(class_names))
-        for b in range(a + 1, len(class_names))
-        if not np.isnan(distances[a, b])
-    ]
-    return sorted(pairs, key=lambda pair: pair[2])[:count]
 
 
 # --------------------------------------------------------------------------- controlled inputs

@@ -1,7 +1,8 @@
-"""Tests of `mnist_cnn.images`: any image file of a digit becomes an MNIST-style 28x28 array.
+"""Notebook 06's `prepare_digit_image` (saved in `mnist_cnn.from_notebooks`) and the helpers of
+`mnist_cnn.images`: any image file of a digit becomes an MNIST-style 28x28 array.
 
-Centre convention (the same as the module's): pixel rows and columns are numbered from 0 and the
-centre of mass is moved to (14, 14) by a whole-pixel shift, so it must lie within 0.5 of 14.
+Centre convention (notebook 06's): pixel rows and columns are numbered from 0 and the centre of
+mass is moved to (14, 14) by a whole-pixel shift, so it must lie within 0.5 of 14.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from mnist_cnn.errors import ImageError
-from mnist_cnn.images import PreparedDigit, _centre_by_mass, prepare_digit_image
+from mnist_cnn.from_notebooks import PreparedDigit, centre_by_mass, prepare_digit_image
 
 WHITE, BLACK, DARK_INK = 255, 0, 30
 
@@ -183,7 +184,7 @@ def test_centring_drops_pixels_pushed_past_the_edge_instead_of_wrapping_them():
     fitted[0, 0] = 255  # nearly all the mass in the top-left corner...
     fitted[19, 19] = 1  # ...so this pixel is pushed past the bottom-right edge
 
-    canvas = _centre_by_mass(fitted)
+    canvas = centre_by_mass(fitted)
 
     assert canvas[14, 14] == 255 and canvas.sum() == 255  # np.roll would put it at (5, 5)
 
@@ -219,6 +220,24 @@ def test_noise_alone_is_not_a_digit():
 
     with pytest.raises(ImageError, match="No digit found"):
         prepare_digit_image(Image.fromarray(noise.astype(np.uint8)))
+
+
+def test_a_colour_mode_without_grays_is_refused_with_a_clear_message():
+    with pytest.raises(ImageError, match="LAB colour mode, which cannot be made grayscale"):
+        prepare_digit_image(Image.new("LAB", (60, 80)))
+
+
+def test_the_steps_of_notebook_06_give_what_prepare_digit_image_gives(tmp_path):
+    from mnist_cnn.from_notebooks import as_ink, centre_by_mass, crop_to_ink, fit_in_box, remove_paper
+    from mnist_cnn.images import load_grayscale
+
+    name, gray = load_grayscale(jpeg(tmp_path))
+    ink, inverted = as_ink(gray)
+    fitted = fit_in_box(crop_to_ink(remove_paper(ink, name)))
+    by_steps = np.clip(centre_by_mass(fitted) / 255, 0, 1)
+
+    assert name == "photo.jpg" and inverted
+    np.testing.assert_array_equal(by_steps, prepare_digit_image(tmp_path / "photo.jpg").image)
 
 
 # ----- transform_digit: what the explorer of notebook 05 does to a digit ---------------------------

@@ -21,7 +21,8 @@ from PIL import Image  # noqa: E402
 
 matplotlib.use("Agg")
 
-from mnist_cnn.images import prepare_digit_image, transform_digit  # noqa: E402
+from mnist_cnn.from_notebooks import prepare_digit_image  # noqa: E402
+from mnist_cnn.images import transform_digit  # noqa: E402
 from mnist_cnn.interactive import (  # noqa: E402
     WIDGET_VIEW,
     DigitCanvas,
@@ -37,8 +38,8 @@ CLASSES = [str(k) for k in range(10)]
 def labelled_digits():
     from conftest import REAL_MNIST
 
-    from mnist_cnn.data import load_idx_folder
     from mnist_cnn.datasets import MNIST
+    from mnist_cnn.raw_data import load_idx_folder
 
     if not REAL_MNIST.is_dir():
         pytest.skip("no MNIST copy")
@@ -157,7 +158,7 @@ def test_a_headless_kernel_gets_one_stable_output_per_widget(tmp_path):
     as_drawing(digits[0]).save(tmp_path / "sample.png")
     code = f"""
 import numpy as np
-from mnist_cnn.images import prepare_digit_image
+from mnist_cnn.from_notebooks import prepare_digit_image
 from mnist_cnn.interactive import DigitExplorer, DigitReader
 digits = np.load({str(tmp_path / "digits.npy")!r})
 uniform = lambda batch: np.full((len(batch), 10), 0.1)

@@ -1,25 +1,19 @@
-"""Turning a reader's own picture of a digit into an MNIST-style 28x28 image.
+"""Reading a picture of a digit, and moving a digit about, for the notebooks' widgets.
 
-MNIST digits were prepared in a fixed way: white ink on a black background, the digit scaled
-so that its longer side fills a 20x20 box (aspect ratio kept, edges anti-aliased), then placed
-in a 28x28 field so that its centre of mass sits at the centre. A model trained on MNIST expects
-exactly that, so `prepare_digit_image` repeats those steps on any image file:
+The MNIST-style preparation of a reader's own picture (invert, crop, fit in a 20x20 box,
+centre by mass) is taught, and defined, in notebook 06 (`prepare_digit_image`, saved in
+`mnist_cnn.from_notebooks`). What stays here is plumbing it uses and a widget helper:
 
-1. load it as grayscale (transparent pixels count as white paper);
-2. invert it if the background is light, so the digit is light on dark;
-3. remove the paper's grey level and grain, and crop tightly around the digit;
-4. scale the crop so its longer side is 20 pixels;
-5. place it in a black 28x28 canvas with its centre of mass at pixel (14, 14);
-6. scale the values to 0..1, as the notebooks do with the MNIST images.
-
-Centre convention: rows and columns are numbered from 0, and the centre of mass is put at
-(row 14, column 14), rounded to a whole pixel, so it ends up between 13.5 and 14.5. Real MNIST
-digits follow the same convention (their centres of mass lie between 13.5 and 14.5).
+- `load_grayscale(source)`: any image file (or open PIL image), in any size and colour mode,
+  as uint8 grays (0 black, 255 white; transparent areas white), with a clear error that names
+  the file (never its full path) for a file that is missing, not an image, or in a colour mode
+  that cannot be made gray;
+- `transform_digit(image, ...)`: a 28x28 digit turned, moved, thickened or partly erased
+  (notebook 05's explorer).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,61 +22,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import ImageError
 
 SIZE = 28  # MNIST images are 28x28 pixels
-BOX = 20  # the digit's longer side fills a 20x20 box
-CENTRE = 14.0  # where the centre of mass goes, in 0-indexed pixel coordinates (row, column)
-MIN_CONTRAST = 40  # ink fainter than this (0..255) above the paper means "no digit"
-GRAIN_SIGMAS = 4.0  # paper this many standard deviations darker than usual is still paper
-CROP_THRESHOLD = 25  # the crop box holds the pixels with ink above 25 of 255 (10 %)
 
 
-@dataclass(frozen=True)
-class PreparedDigit:
-    """Every stage of the preparation, so a notebook can show them side by side."""
-
-    original: np.ndarray  # uint8 grayscale image as loaded (0 = black, 255 = white)
-    inverted: bool  # True if the colours were flipped (the image had a light background)
-    cropped: np.ndarray  # uint8, light digit on black, cropped tightly around the digit
-    fitted: np.ndarray  # float32 0..255, the crop scaled so its longer side is 20 pixels
-    image: np.ndarray  # float32 28x28, values 0..1, white digit on black, centred like MNIST
-
-    @property
-    def batch(self) -> np.ndarray:
-        """The final image shaped (1, 28, 28, 1): a batch of one, ready for `model.predict`."""
-        return self.image.reshape(1, SIZE, SIZE, 1)
-
-
-def prepare_digit_image(source: str | Path | Image.Image) -> PreparedDigit:
-    """Prepare an image file (or an open PIL image) of one digit the way MNIST digits were."""
-    name, gray = _load_grayscale(source)
-
-    # MNIST digits are light on a dark background: flip the image if its border is light.
-    inverted = bool(np.median(_border(gray)) > 127)
-    ink = (255 - gray if inverted else gray).astype(np.float32)
-
-    # Remove the paper: its grey level plus a margin for its grain (4 robust standard
-    # deviations of the border pixels; zero for a clean drawing), then stretch the ink to 0..255.
-    edges = _border(ink)
-    paper = float(np.median(edges))
-    grain = 1.4826 * float(np.median(np.abs(edges - paper)))
-    low, strongest = paper + GRAIN_SIGMAS * grain, float(ink.max())
-    if strongest - low < MIN_CONTRAST:
-        raise ImageError(
-            f"No digit found in {name}: the image is blank or almost uniform. Draw a dark digit "
-            f"on a light background or a light digit on a dark one."
-        )
-    ink = np.clip((ink - low) / (strongest - low), 0.0, 1.0) * 255
-
-    # Crop to the box around the clear ink, so faint specks and JPEG ripples do not widen it.
-    clear = ink > CROP_THRESHOLD
-    rows, cols = np.flatnonzero(clear.any(axis=1)), np.flatnonzero(clear.any(axis=0))
-    cropped = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].round().astype(np.uint8)
-
-    fitted = _fit_in_box(cropped)
-    image = _centre_by_mass(fitted) / 255
-    return PreparedDigit(gray, inverted, cropped, fitted, np.clip(image, 0, 1).astype(np.float32))
-
-
-def _load_grayscale(source: str | Path | Image.Image) -> tuple[str, np.ndarray]:
+def load_grayscale(source: str | Path | Image.Image) -> tuple[str, np.ndarray]:
     """The file's name (never its full path, for messages) and its uint8 grayscale pixels."""
     if isinstance(source, Image.Image):
         name = Path(getattr(source, "filename", "") or "the image").name
@@ -119,36 +61,6 @@ def _to_grayscale(image: Image.Image, name: str) -> np.ndarray:
             f"{name} uses the {image.mode} colour mode, which cannot be made grayscale: "
             f"save it as a PNG or JPEG and try again."
         ) from error
-
-
-def _border(array: np.ndarray) -> np.ndarray:
-    """The pixels along the four edges of a 2-D array."""
-    return np.concatenate([array[0], array[-1], array[1:-1, 0], array[1:-1, -1]])
-
-
-def _fit_in_box(cropped: np.ndarray) -> np.ndarray:
-    """The crop resized (anti-aliased) so its longer side is 20 pixels, brightest pixel 255."""
-    height, width = cropped.shape
-    scale = BOX / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))  # PIL wants (w, h)
-    resized = Image.fromarray(cropped.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)
-    fitted = np.clip(np.asarray(resized), 0, 255)  # Lanczos can overshoot a little
-    return (fitted * (255 / fitted.max())).astype(np.float32)
-
-
-def _centre_by_mass(fitted: np.ndarray) -> np.ndarray:
-    """A black 28x28 canvas with `fitted` placed so its centre of mass is at (14, 14).
-
-    Equivalent to pasting the digit in the middle and then shifting it by the rounded offset of
-    its centre of mass; anything shifted past an edge is dropped, never wrapped around.
-    """
-    rows, cols = np.indices(fitted.shape)
-    total = fitted.sum()
-    top = round(CENTRE - (rows * fitted).sum() / total)
-    left = round(CENTRE - (cols * fitted).sum() / total)
-    canvas = Image.new("F", (SIZE, SIZE), 0.0)
-    canvas.paste(Image.fromarray(fitted), (left, top))  # clips at the edges
-    return np.asarray(canvas)
 
 
 def transform_digit(image: np.ndarray, degrees: float = 0.0, dx: int = 0, dy: int = 0,

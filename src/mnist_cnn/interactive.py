@@ -152,10 +152,11 @@ class _WithStaticFigure:
 class DigitReader(_WithStaticFigure):
     """A canvas, and what `classify` makes of each drawing, redrawn after every stroke.
 
-    `prepare` turns a PIL image into an MNIST-style digit (`images.prepare_digit_image`);
-    `classify` takes a batch (n, 28, 28, 1) and returns probabilities; `feature_maps`, if
-    given, returns the maps to show for a batch of one (H, W, channels). `sample` is the image
-    file whose reading is shown until the reader draws (and wherever widgets cannot run).
+    `prepare` turns a PIL image into an MNIST-style digit (notebook 06's `prepare_digit_image`,
+    saved in `mnist_cnn.from_notebooks`); `classify` takes a batch (n, 28, 28, 1) and returns
+    probabilities; `feature_maps`, if given, returns the maps to show for a batch of one (H, W,
+    channels). `sample` is the image file whose reading is shown until the reader draws (and
+    wherever widgets cannot run).
     """
 
     description = "A canvas to draw a digit on, and what the network reads (shown as a picture here)"

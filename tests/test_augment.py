@@ -1,4 +1,5 @@
-"""RandomAffine and FixedAffine: the warps of notebook 07 (training augmentation, test-time views)."""
+"""RandomAffine and FixedAffine: the warps of notebook 07 (training augmentation, test-time views),
+as saved in `mnist_cnn.from_notebooks`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from mnist_cnn.augment import FixedAffine, RandomAffine, affine_warp  # noqa: E402
+from mnist_cnn.from_notebooks import FixedAffine, RandomAffine, affine_warp  # noqa: E402
 from mnist_cnn.handoff import load_keras_model  # noqa: E402
 
 

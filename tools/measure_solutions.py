@@ -106,14 +106,12 @@ def notebook_07_namespace() -> dict:
     import keras
     import numpy as np
 
-    from mnist_cnn.augment import RandomAffine
-    from mnist_cnn.normalization import BatchNormalization
+    from mnist_cnn.from_notebooks import RandomAffine
 
     book = nbformat.read(ROOT / "notebooks" / NOTEBOOKS["07"], as_version=4)
     (source,) = [cell.source for cell in book.cells
                  if cell.cell_type == "code" and cell.source.startswith("def build_model(hp")]
-    namespace = {"keras": keras, "np": np, "RandomAffine": RandomAffine,
-                 "BatchNormalization": BatchNormalization, "BATCH_SIZE": 64, "DATASET": "mnist",
+    namespace = {"keras": keras, "np": np, "RandomAffine": RandomAffine, "BATCH_SIZE": 64, "DATASET": "mnist",
                  "class_names": [str(k) for k in range(10)], "budget": {}}
     exec(source, namespace)  # noqa: S102 - the notebook's code, as the reader runs it
     return namespace
@@ -137,6 +135,7 @@ def measure_chained_augmentation() -> dict:
     import tensorflow as tf
 
     import mnist_cnn
+    from mnist_cnn.from_notebooks import validation_split
 
     paths = mnist_cnn.ProjectPaths("mnist", root=ROOT)
     record = pd.read_csv(ROOT / "notebooks" / "results" / "tuning_full_mnist.csv")  # 07's search of record
@@ -147,8 +146,7 @@ def measure_chained_augmentation() -> dict:
     config["augmentation"] = True  # what notebook 07's validation split chose for the winner
     with np.load(paths["processed"].path) as data:
         x_train, y_train, x_test, y_test = (data[k] for k in ("x_train", "y_train", "x_test", "y_test"))
-    order = np.random.default_rng(42).permutation(len(x_train))
-    validation, fit = order[:6000], order[6000:]
+    validation, fit = validation_split(len(x_train), 0.1, 42)  # notebook 03's split, as 07 uses it
     result = {"config": config, "epochs": CHAINED_EPOCHS}
     for variant in ("RandomAffine", "chained"):
         namespace = notebook_07_namespace()

@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from .environment import describe_numerics, library_versions
 from .errors import MissingArtifactError, StaleArtifactError
 from .paths import NOTEBOOKS, Artifact, ProjectPaths
-from .versions import describe_numerics, library_versions
 
 
 def _now() -> str:
@@ -369,13 +369,13 @@ def load_keras_model(
     """Load a .keras file in safe mode and check it takes images of `input_shape`.
 
     Safe mode refuses to run Python code stored in the file (lambda layers), so loading a
-    model from elsewhere cannot run someone else's code. The series' own layers (the
-    fused batch normalization of notebook 02, the augmentation of notebook 07) are registered
-    with Keras first, so models using them load.
+    model from elsewhere cannot run someone else's code. The layers the series defines (notebook
+    07's warps, appendix 09's fused batch normalization) are registered with Keras first, so
+    models using them load.
     """
     import keras
 
-    from . import augment, normalization  # noqa: F401  (registers the series' layers with Keras)
+    from . import from_notebooks, fused_normalization  # noqa: F401  (registers the series' layers with Keras)
 
     path = Path(path)
     name = path.name

@@ -10,7 +10,7 @@ import numpy as np
 import seaborn as sns
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextPath
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 # JupyterLab's notebook text is 14 px; at the series' 80 dpi a point is 80/72 px, so no text of
 # a figure is smaller than 13 pt (14.4 px).
@@ -56,6 +56,28 @@ def _wrap(text: str, width: float, fontsize: float = SMALLEST_TEXT) -> str:
 def _integer_ticks(axis) -> None:
     """Counts get whole-number ticks (an x- or y-axis of a plot, or a colorbar's axis)."""
     axis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10], integer=True))
+
+
+LOG_TICK_LABELS = {
+    "plain": lambda value: f"{value:g}",  # 0.5, 20, 300
+    "percent": lambda value: f"{100 * value:g}%",  # a fraction: 0.005 -> 0.5%
+    "thousands": lambda value: f"{value / 1000:g}k",  # 20000 -> 20k
+}
+
+
+def log_ticks(axis, values: Sequence[float] | None = None, labels: str = "plain") -> None:
+    """Readable ticks on a log-scaled axis (`axes.xaxis` or `axes.yaxis`, after
+    `axes.set(xscale="log")`): major ticks at 1, 2 and 5 of each decade, or at 1, 2, 3 and 5 when
+    `values` (what the axis shows) span less than a decade, so that it still gets a few; no
+    labels on the minor ticks; major labels written as `labels` says ("plain", "percent" for
+    fractions, "thousands"; see LOG_TICK_LABELS)."""
+    if labels not in LOG_TICK_LABELS:
+        raise ValueError(f"labels must be one of {', '.join(LOG_TICK_LABELS)}; got {labels!r}")
+    narrow = values is not None and np.max(values) < 10 * np.min(values)
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0) if narrow else (1.0, 2.0, 5.0)))
+    axis.set_minor_formatter(NullFormatter())
+    label = LOG_TICK_LABELS[labels]
+    axis.set_major_formatter(FuncFormatter(lambda value, _position: label(value)))
 
 
 def show_images(
@@ -684,8 +706,8 @@ def _probability_bars(axis: plt.Axes, probabilities: np.ndarray, class_names: Se
 def plot_reading(digit, probabilities: np.ndarray, maps: np.ndarray | None,
                  class_names: Sequence[str], title: str) -> plt.Figure:
     """What the network reads in one image: the MNIST-style preparation (the stages kept by
-    `images.prepare_digit_image`), the ten probabilities, and feature maps (H, W, channels; the
-    first eight are drawn) if given."""
+    notebook 06's `prepare_digit_image`), the ten probabilities, and feature maps (H, W,
+    channels; the first eight are drawn) if given."""
     # The image as it is (a photo's paper is light); the stages after it are ink, drawn dark.
     stages = {"your image": (digit.original, "gray"), "ink, cropped": (digit.cropped, "gray_r"),
               "fitted in 20×20": (digit.fitted, "gray_r"), "28×28, as MNIST": (digit.image, "gray_r")}

@@ -3,9 +3,9 @@
 - nbval compares only what every path computes alike: a cell that runs a network and prints a
   decimal number is tagged `nbval-ignore-output`.
 - A number in a summary is either in an output nbval compares (the same everywhere) or in a
-  check that runs on every path (an `experiments.claim` or an `assert`): the portability run
-  (`make portability`) executes those checks on another path, so a stale or invented number
-  fails there.
+  check that runs on every path (an `assert`, or a claim printed and asserted for the default):
+  the portability run (`make portability`) executes those checks on another path, so a stale
+  or invented number fails there.
 - Each stored notebook records the path that computed its outputs.
 - `make test` runs the portability run, on the path that is not this machine's default.
 """
@@ -91,8 +91,10 @@ def checked_numbers(book) -> set[str]:
             found |= numbers_in(output_text(cell))
         if "parameters" in cell.metadata.get("tags", []):
             found |= numbers_in(cell.source)
+        claimed = re.findall(r"assert (\w+) or experiment", cell.source)  # a claim printed, then asserted
         for line in cell.source.splitlines():
-            if "claim(" in line or "assert" in line or line.strip().startswith('"'):
+            if ("assert" in line or line.strip().startswith('"')
+                    or any(f"{{{name}}}" in line for name in claimed)):
                 found |= numbers_in(line)
     return found
 

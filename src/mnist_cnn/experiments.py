@@ -418,17 +418,3 @@ def runs_table(runs: list[Mapping[str, Any]], reference: Reference | None,
             "test accuracy %": 100 * run["test_accuracy"],
         })
     return pd.DataFrame(rows)
-
-
-def claim(holds: bool, statement: str, comparison: Comparison) -> None:
-    """A sentence of the notebook's text, checked on this run's data.
-
-    The text describes the default, so for the default the sentence must hold: an
-    AssertionError says which one no longer does. For an experiment it may well not (that can
-    be the point of the experiment): the result is printed and the notebook carries on.
-    """
-    if comparison.is_default:
-        if not holds:
-            raise AssertionError(f"The default no longer shows what the text says: {statement}")
-    else:
-        print(f"{'holds' if holds else 'does NOT hold'} for this experiment: {statement}")

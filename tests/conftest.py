@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import mnist_cnn.datasets
-from mnist_cnn.data import idx_content
 from mnist_cnn.datasets import IDX_FILES, DatasetInfo
 from mnist_cnn.paths import ProjectPaths
+from mnist_cnn.raw_data import idx_content
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ def real_digits() -> np.ndarray:
     """The first 64 real MNIST test digits, scaled to 0..1, shape (64, 28, 28, 1), float32."""
     if not REAL_MNIST.is_dir():
         pytest.skip(f"no MNIST copy at {REAL_MNIST} (set MNIST_DATA_DIR)")
-    from mnist_cnn.data import load_idx_folder
+    from mnist_cnn.raw_data import load_idx_folder
 
     raw = load_idx_folder(REAL_MNIST, mnist_cnn.datasets.MNIST)
     return (raw.x_test[:64].astype("float32") / 255)[..., None]

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mnist_cnn.environment import library_versions
 from mnist_cnn.errors import MissingArtifactError, StaleArtifactError
 from mnist_cnn.handoff import HandoffFiles, atomic_path, file_sha256, sidecar_path
 from mnist_cnn.paths import NOTEBOOKS, ProjectPaths
-from mnist_cnn.versions import library_versions
 
 NB01 = NOTEBOOKS["01"]
 NB03 = NOTEBOOKS["03"]

@@ -19,7 +19,9 @@ from conftest import (
 )
 
 import mnist_cnn.datasets
-from mnist_cnn.data import (
+from mnist_cnn.datasets import IDX_FILES, get_dataset
+from mnist_cnn.errors import DataError
+from mnist_cnn.raw_data import (
     IMAGES_MAGIC,
     LABELS_MAGIC,
     RawData,
@@ -28,8 +30,6 @@ from mnist_cnn.data import (
     load_raw_data,
     parse_idx,
 )
-from mnist_cnn.datasets import IDX_FILES, get_dataset
-from mnist_cnn.errors import DataError
 
 TRAIN_IMAGES = "train-images-idx3-ubyte"
 TRAIN_LABELS = "train-labels-idx1-ubyte"

@@ -252,7 +252,7 @@ def test_teachers_guide_source_links_and_widgets_in_a_copy_of_the_sources(tmp_pa
     (root / "docs" / "teaching.md").write_text(
         "# Teaching with the series\n\n"
         "Start with [notebook 02](../notebooks/02_build_the_cnn.ipynb), read "
-        "[the data loader](../src/mnist_cnn/data.py) and [the package](../src/mnist_cnn), and see "
+        "[the data loader](../src/mnist_cnn/raw_data.py) and [the package](../src/mnist_cnn), and see "
         "[the performance page](performance.md#the-benchmark).\n", encoding="utf-8")
     nbformat.write(widget_notebook(), root / "notebooks" / "99_widgets.ipynb")
     out = tmp_path / "html"
@@ -268,8 +268,8 @@ def test_teachers_guide_source_links_and_widgets_in_a_copy_of_the_sources(tmp_pa
     assert "../notebooks/02_build_the_cnn.html" in links
     assert "performance.html#the-benchmark" in links
     downloads = [guide.target(href) for href in links if "_downloads/" in href]
-    assert [path.name for path in downloads] == ["data.py"]
-    assert downloads[0].read_bytes() == (ROOT / "src" / "mnist_cnn" / "data.py").read_bytes()
+    assert [path.name for path in downloads] == ["raw_data.py"]
+    assert downloads[0].read_bytes() == (ROOT / "src" / "mnist_cnn" / "raw_data.py").read_bytes()
     assert "../src/mnist_cnn.html" in links
     package = (out / "src" / "mnist_cnn.html").read_text(encoding="utf-8")
     assert "runner.py" in package and "Run notebooks of the series headless" in package

@@ -2,7 +2,7 @@
 
 The sources are staged into a fresh folder laid out like the repository (site/index.md as
 index.md, notebooks/*.ipynb, docs/*.md), so the relative links between them resolve to site
-pages as they do on GitHub. A link to another file of the repository (`../src/mnist_cnn/data.py`)
+pages as they do on GitHub. A link to another file of the repository (`../src/mnist_cnn/raw_data.py`)
 stages that file, which Sphinx then serves as a download; a link to a folder (`src/mnist_cnn`)
 gets a generated page listing the folder's files. A link to a file that is not in the
 repository is left alone, and the build fails on it (warnings are errors). Nothing is written

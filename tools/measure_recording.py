@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAIN = """
 import json, os, sys, time
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-from mnist_cnn.versions import import_tensorflow_quietly
+from mnist_cnn.environment import import_tensorflow_quietly
 import_tensorflow_quietly()
 import keras, numpy as np, tensorflow as tf
 from mnist_cnn.handoff import load_keras_model

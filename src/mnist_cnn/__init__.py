@@ -6,11 +6,11 @@ files with their provenance checks, image preparation and plotting helpers.
 """
 
 from .datasets import DATASETS, DatasetInfo, get_dataset
+from .environment import describe_numerics, import_tensorflow_quietly, library_versions
 from .errors import DataError, ImageError, MissingArtifactError, SeriesError, StaleArtifactError
 from .handoff import HandoffFiles, load_keras_model
 from .paths import NOTEBOOKS, ProjectPaths, find_project_root
 from .settings import SettingsError, apply_settings
-from .versions import describe_numerics, import_tensorflow_quietly, library_versions
 
 __all__ = [
     "DATASETS",

@@ -1,6 +1,6 @@
 """Copy an offline copy of the raw IDX files into data/raw/<dataset>/ and verify it.
 
-    python -m mnist_cnn.prepare_data --from ../shared/mnist
+    python -m mnist_cnn.offline_copies --from ../shared/mnist
 
 Without a copy at that place nothing is copied: notebook 01 then downloads the data with
 Keras (online), or says how to get it (offline). A copy that fails verification is removed
@@ -14,10 +14,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from .data import find_idx_file, load_idx_folder
 from .datasets import IDX_FILES, get_dataset
 from .errors import DataError
 from .paths import find_project_root
+from .raw_data import find_idx_file, load_idx_folder
 
 
 def prepare(source: Path, dataset_name: str, root: Path) -> str:

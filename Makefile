@@ -23,7 +23,7 @@ NBVAL := $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/n
 	--nbval-cell-timeout=1800 -p no:cacheprovider
 
 .PHONY: help setup data run test lint unit notebooks-test portability integration fashion tune bench lab lab-refresh \
-	from-notebooks notebooks site class-report student wheelhouse clean clean-all
+	from-notebooks notebooks site class-report student wheelhouse test-python clean clean-all
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,7 +73,7 @@ integration: data  ## Rerun and reproducibility tests on the artifacts the noteb
 fashion: data  ## Run the whole series (every notebook) on Fashion-MNIST
 	$(BIN)/python -m mnist_cnn.runner --dataset fashion_mnist --all
 
-tune: data  ## Notebook 07 with the full search budget (about 60 minutes on 2 CPU cores)
+tune: data  ## Notebook 07 with the full search budget (more than an hour on 2 CPU cores)
 	MNIST_CNN_TUNING=full $(BIN)/python -m mnist_cnn.runner 07
 
 bench: data  ## Benchmark: training and inference speed, accuracy over seeds -> reports/benchmark.json
@@ -104,6 +104,21 @@ PLATFORM ?=
 wheelhouse: setup  ## Download the wheels of what the notebooks need into build/wheelhouse/ (a class installs offline)
 	$(BIN)/python -m pip download --quiet --dest $(WHEELHOUSE) $(PLATFORM) -r requirements-notebooks.txt
 	@echo "$(WHEELHOUSE): $$(ls $(WHEELHOUSE) | wc -l) files, $$(du -sh $(WHEELHOUSE) | cut -f1)"
+
+# Before a release, not in `make test`: the notebooks under another Python version, in a second
+# environment (build/venv-<PY>/) installed from PyPI with the notebook pins, 01-03 under nbval.
+PY ?= python3.13
+PY_VENV = build/venv-$(notdir $(PY))
+test-python: data  ## Before a release: notebooks 01-03 under nbval with another Python (make test-python PY=python3.13)
+	@command -v $(PY) >/dev/null || { echo "$(PY) is not installed here: name another with PY=..."; exit 2; }
+	$(PY) -m venv $(PY_VENV)
+	$(PY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PY_VENV)/bin/python -m pip install --quiet -r requirements-notebooks.txt \
+		$$(grep -E '^(nbval|pytest)==' requirements.txt)
+	$(PY_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	@echo "testing with $$($(PY_VENV)/bin/python --version)"
+	$(PY_VENV)/bin/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout=1800 -p no:cacheprovider $(wordlist 1,3,$(NOTEBOOKS))
 
 # A class's runs: each student runs `.venv/bin/python -m mnist_cnn.classroom export NAME`, the
 # teacher collects the NAME.runs.json files in one folder.

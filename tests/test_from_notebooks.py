@@ -149,3 +149,14 @@ def test_a_saved_cell_brings_the_imports_it_uses_and_no_others(tmp_path):
     namespace: dict = {}
     exec(compile(text, "from_notebooks.py", "exec"), namespace)
     assert namespace["ones"]().tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("key", ["01", "02", "03", "04", "05", "06", "08"])
+def test_the_series_builds_its_networks_from_keras_layers_only(key):
+    """01-06 and 08 define and import no layer of their own: every model they save loads with
+    Keras alone (appendix 09's fused layer and 07's warps are the only custom layers)."""
+    cells = json.loads(notebook_path(key).read_text(encoding="utf-8"))["cells"]
+    code = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+    for custom in ("fused_normalization", "register_keras_serializable", "keras.layers.Layer)",
+                   "RandomAffine", "FixedAffine"):
+        assert custom not in code, f"{NOTEBOOKS[key]} uses {custom}"

@@ -38,6 +38,13 @@ def test_the_edition_holds_no_output_solution_or_key(edition):
                 or name.endswith("results.json") or "/tests/" in name]
     assert "mnist-cnn-student/requirements.txt" in names and "mnist-cnn-student/README.md" in names
     assert "mnist-cnn-student/src/mnist_cnn/classroom.py" in names  # to hand in runs
+    # The questionnaires, as in the repository, and linked from the README; not their answer key.
+    assert "mnist-cnn-student/docs/questionnaires.md" in names
+    questions = (folder / "docs" / "questionnaires.md").read_text(encoding="utf-8")
+    assert questions == (ROOT / "docs" / "questionnaires.md").read_text(encoding="utf-8")
+    assert "](docs/questionnaires.md)" in (folder / "README.md").read_text(encoding="utf-8")
+    assert not [name for name in names if "answers" in name.lower()]
+    assert "**Answer.**" not in questions and "teaching_answers" not in questions
     for path in sorted((folder / "notebooks").glob("*.ipynb")):
         book = nbformat.read(path, as_version=4)
         code = [cell for cell in book.cells if cell.cell_type == "code"]

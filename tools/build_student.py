@@ -8,8 +8,12 @@ What a student gets, and nothing else:
   `pyproject.toml`, the sample digit and the tuning results 07 reads;
 - `requirements.txt`: the project's `requirements-notebooks.txt`, the pinned versions of what the
   notebooks need (without the maintainers' site, test, lint and browser tools);
-- a short README: how to install and start, where the data comes from, how to hand in runs.
-No worked solutions, no answer keys, no teacher's guide, no tests.
+- `docs/questionnaires.md`: the questions to answer after each notebook (beside `notebooks/`, as
+  in the repository, so its links to the notebooks work);
+- a short README: how to install and start, where the data comes from, the questionnaires, how to
+  hand in runs.
+No worked solutions, no answer keys (`docs/teaching_answers.md` stays with the teacher), no
+teacher's guide, no tests.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ EDITION = "mnist-cnn-student"
 # Modules the notebooks never import: the exercises' test registry, the portability run, the
 # solutions' helper.
 NOT_FOR_STUDENTS = ("exercises.py", "portability.py", "solutions.py")
+QUESTIONNAIRES = "questionnaires.md"  # the questions only: their keys are the teacher's part
 SOLUTIONS_LINE = re.compile(r"^Worked solutions, for after you have tried:.*\n\n?", re.MULTILINE)
 
 README = """# How a convolutional network learns to read handwritten digits: student edition
@@ -63,6 +68,12 @@ published checksums.
 01 data, 02 model, 03 training, 04 evaluation, 05 errors, 06 save and use, 08 inside the
 network, then 07 (tuning, optional and long) and 09 (the appendix). Each notebook reads what
 the previous ones wrote, so run them in that order once.
+
+## Questions to check yourself
+
+[The questionnaires](docs/questionnaires.md) ask 8 to 12 questions about each notebook: what
+happens, why, and what if. Answer them after you have run the notebook; every answer is in its
+text, its figures or its outputs.
 
 ## Your numbers
 
@@ -143,6 +154,8 @@ def build(out: Path) -> tuple[Path, Path]:
         shutil.copytree(ROOT / "notebooks" / extra, folder / "notebooks" / extra)
     shutil.copytree(ROOT / "src" / "mnist_cnn", folder / "src" / "mnist_cnn",
                     ignore=shutil.ignore_patterns("__pycache__", *NOT_FOR_STUDENTS))
+    (folder / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / QUESTIONNAIRES, folder / "docs" / QUESTIONNAIRES)  # not the keys
     shutil.copy(ROOT / "pyproject.toml", folder)
     shutil.copy(ROOT / "requirements-notebooks.txt", folder / "requirements.txt")
     (folder / "README.md").write_text(README, encoding="utf-8")

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPECTED_CHANGES = {
     "02.1": ["TRAINING_IMAGES=12,000", "architecture in the code (225,706 parameters)"],
     "02.2": ["TRAINING_IMAGES=12,000", "architecture in the code (29,098 parameters)"],
-    "09.1": ["TRAINING_IMAGES=12,000"],  # Keras's own layer: the same model, the same signature
+    "09.1": ["TRAINING_IMAGES=12,000"],  # the fused layer: the same model, the same signature
     "03.1a": ["LEARNING_RATE=0.01", "TRAINING_IMAGES=12,000"],
     "03.1b": ["LEARNING_RATE=0.0001", "TRAINING_IMAGES=12,000"],
     "03.2": ["TRAINING_IMAGES=12,000",
@@ -43,7 +43,7 @@ EXPECTED_CHANGES = {
 DIRECTIONS = {
     "02.1": ("no padding costs little accuracy", lambda run, default: abs(run - default) < 0.01),
     "02.2": ("global average pooling loses accuracy", lambda run, default: run < default - 0.02),
-    "09.1": ("Keras's layer learns the same", lambda run, default: abs(run - default) < 0.005),
+    "09.1": ("the fused layer learns the same", lambda run, default: abs(run - default) < 0.005),
     "03.1a": ("at 1e-2 the decaying schedule ends where the default ends",
               lambda run, default: abs(run - default) < 0.005),
     "03.1b": ("1e-4 learns too slowly in 5 epochs", lambda run, default: run < default - 0.01),

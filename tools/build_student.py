@@ -43,7 +43,7 @@ Each exercise has an empty cell under it for your answer.
 
 ## Set up (once)
 
-You need Python 3.11 and about 3 GB of disk. In this folder:
+You need Python 3.11 (or 3.13, tested on the first three notebooks) and about 3 GB of disk. In this folder:
 
 ```bash
 python3.11 -m venv .venv

@@ -68,7 +68,7 @@ portability: data  ## nbval over 01-06 and 08 on another numerics path (oneDNN s
 		$(NBVAL) --durations=10 $$($(BIN)/python -m mnist_cnn.portability prepare build/portability)
 
 integration: data  ## Rerun and reproducibility tests on the artifacts the notebooks wrote
-	$(BIN)/pytest tests -m slow
+	$(BIN)/pytest tests -m slow --durations=15
 
 fashion: data  ## Run the whole series (every notebook) on Fashion-MNIST
 	$(BIN)/python -m mnist_cnn.runner --dataset fashion_mnist --all

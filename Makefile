@@ -73,7 +73,7 @@ integration: data  ## Rerun and reproducibility tests on the artifacts the noteb
 fashion: data  ## Run the whole series (every notebook) on Fashion-MNIST
 	$(BIN)/python -m mnist_cnn.runner --dataset fashion_mnist --all
 
-tune: data  ## Notebook 07 with the full search budget (more than an hour on 2 CPU cores)
+tune: data  ## Notebook 07 with the full search budget (about an hour on 2 AVX-512 cores, two without)
 	MNIST_CNN_TUNING=full $(BIN)/python -m mnist_cnn.runner 07
 
 bench: data  ## Benchmark: training and inference speed, accuracy over seeds -> reports/benchmark.json

@@ -1,7 +1,7 @@
 """Trained models kept on disk, so that a long notebook that is stopped resumes where it was.
 
-Notebook 07 trains its finalists for up to 30 epochs each. `TrainedModels(folder)` keeps each
-trained model under a name derived from everything that decides it (configuration, epochs,
+Notebook 07's full run trains up to eleven networks, minutes each. `TrainedModels(folder)` keeps
+each trained model under a name derived from everything that decides it (configuration, epochs,
 training images, seed, the data's fingerprint): run the notebook again and the finished
 trainings are loaded instead of repeated; change any of those and the name changes, so a model
 trained for other settings is never taken for this one.

@@ -73,8 +73,9 @@ def _numerics_of_kernels() -> str:
 
 
 def cell_timeout(number: str) -> int:
-    """Seconds one cell of notebook `number` may run: 07's full search trains networks for up
-    to 15 minutes each, two of them in one cell; everything else finishes in seconds."""
+    """Seconds one cell of notebook `number` may run: 07's full run trains its two candidates on
+    three seeds in one cell (six networks of several minutes each); everything else finishes in
+    seconds or minutes."""
     if number == "07" and os.environ.get("MNIST_CNN_TUNING", "quick") == "full":
         return 3 * 3600
     return 1800

@@ -9,7 +9,8 @@ project, the change made as the exercise says, the notebooks it affects run to t
 with the full training data and once on the 12,000-image subset the tests use. The default is run
 the same two ways, as the baseline. From each run the record of its training (notebook 04 logs
 it) is kept: the changes, the epochs, validation and test accuracy, the learning curves, the
-fit() time and the parameter count. About 35 minutes for everything on 2 CPU cores.
+fit() time and the parameter count. About 35 minutes for everything on 2 CPU cores with AVX-512
+(34 minutes on 2026-12-04: 11 on the subset, 23 on the full data).
 
     .venv/bin/python tools/measure_solutions.py --tuning     # notebook 07's exercises
 
@@ -18,7 +19,8 @@ TUNING="search" (the full search, the winner retrained for one epoch), starting 
 files of this project (run `make run` first); the trials and the search time are kept.
 Exercise 4 trains the tuned configuration (the best trial of 07's search of record, with
 augmentation) for 15 epochs twice, with notebook 07's RandomAffine and with Keras's three
-chained layers, built by notebook 07's own `build_model`. About 45 minutes.
+chained layers, built by notebook 07's own `build_model`. About an hour on 2 cores with AVX-512
+(2026-12-04: 07.1 14 minutes, 07.2 16, 07.3 11, 07.4 18).
 
     .venv/bin/python tools/measure_solutions.py --fashion    # notebook 08's exercise 4
 
@@ -143,7 +145,7 @@ def measure_chained_augmentation() -> dict:
     names = ("activation", "batch_norm", "conv_blocks", "filters", "kernel_size", "dense_units",
              "dropout", "augmentation", "optimizer", "learning_rate")
     config = {name: best[name].item() if hasattr(best[name], "item") else best[name] for name in names}
-    config["augmentation"] = True  # what notebook 07's validation split chose for the winner
+    config["augmentation"] = True  # the exercise compares two augmentations, so the network has one
     with np.load(paths["processed"].path) as data:
         x_train, y_train, x_test, y_test = (data[k] for k in ("x_train", "y_train", "x_test", "y_test"))
     validation, fit = validation_split(len(x_train), 0.1, 42)  # notebook 03's split, as 07 uses it

@@ -59,8 +59,8 @@ unit: setup  ## Unit tests of the package (seconds)
 notebooks-test: data  ## nbval: execute every notebook and worked solution on MNIST, compare stored outputs
 	$(NBVAL) $(NOTEBOOKS) $(TUNING_NOTEBOOK) $(SOLUTIONS)
 
-# The same notebooks on the other numerics path (oneDNN switched the other way from this
-# machine's default, one thread), in a scratch copy: what nbval compares and what the text claims
+# The same notebooks on the other numerics path (oneDNN switched the other way from the series'
+# default on this machine, so off on x86 CPUs; one thread), in a scratch copy: what nbval compares and what the text claims
 # must hold on any machine, not only on the one that stored the outputs.
 portability: data  ## nbval over 01-06 and 08 on another numerics path (oneDNN switched, 1 thread), in build/portability/
 	@$(BIN)/python -m mnist_cnn.portability describe
@@ -73,7 +73,7 @@ integration: data  ## Rerun and reproducibility tests on the artifacts the noteb
 fashion: data  ## Run the whole series (every notebook) on Fashion-MNIST
 	$(BIN)/python -m mnist_cnn.runner --dataset fashion_mnist --all
 
-tune: data  ## Notebook 07 with the full search budget (about an hour on 2 AVX-512 cores, two without)
+tune: data  ## Notebook 07 with the full search budget (about an hour on 2 AVX-512 cores; up to two without)
 	MNIST_CNN_TUNING=full $(BIN)/python -m mnist_cnn.runner 07
 
 bench: data  ## Benchmark: training and inference speed, accuracy over seeds -> reports/benchmark.json

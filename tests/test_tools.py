@@ -145,3 +145,28 @@ def test_benchmark_serves_a_model_with_the_series_layers(tmp_path, real_digits):
     assert set(figures) >= {"inference_images_per_second", "predict_images_per_second",
                             "single_image_latency_ms", "single_image_eager_latency_ms"}
     assert all(value > 0 for value in figures.values() if isinstance(value, float))
+
+
+def test_benchmark_adds_a_capped_paths_runs_to_those_recorded(tmp_path, monkeypatch):
+    """`tools/benchmark.py --onednn-isa AVX2` adds its runs to the reference's numerics paths:
+    a run of the same path and seed is replaced, the others kept, the spread recomputed."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "benchmark", Path(__file__).resolve().parents[1] / "tools" / "benchmark.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    earlier = [{"numerics": "oneDNN on, 2 threads, X", "seed": seed, "val_accuracy": value,
+                "test_accuracy": 0.993, "fit_seconds": 100.0} for seed, value in ((42, 0.99), (43, 0.994))]
+    earlier.append({**earlier[0], "numerics": "oneDNN on (AVX2 at most), 2 threads, X", "val_accuracy": 0.5})
+    reference = tmp_path / "default_reference.json"
+    reference.write_text(json.dumps({"datasets": {"mnist": {"paths": {"runs": earlier}}}}))
+    monkeypatch.setattr(benchmark, "REFERENCE_FILE", reference)
+    monkeypatch.setattr(benchmark, "ROOT", tmp_path)
+    added = {**earlier[2], "val_accuracy": 0.992}
+    benchmark.write_paths([added], add=True)
+    paths = json.loads(reference.read_text())["datasets"]["mnist"]["paths"]
+    assert paths["runs"] == earlier[:2] + [added]
+    assert paths["val_accuracy"]["runs"] == 3 and paths["val_accuracy"]["min"] == 0.99
+    assert "1 run added" in paths["measured_on"]
+    assert benchmark.path_label(benchmark.capped_path("AVX2")).startswith("onednn1-isaAVX2-threads")

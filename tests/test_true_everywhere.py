@@ -136,3 +136,47 @@ def test_the_portability_run_switches_onednn_and_uses_one_thread(monkeypatch):
     assert portability.other_path() == {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_NUM_INTRAOP_THREADS": "1"}
     monkeypatch.setattr(portability, "default_onednn", lambda: False)
     assert portability.other_path() == {"TF_ENABLE_ONEDNN_OPTS": "1", "TF_NUM_INTRAOP_THREADS": "1"}
+
+
+@pytest.mark.parametrize("machine, preset, expected", [
+    ("x86_64", None, "1"),    # an AVX2-only CPU gets oneDNN's kernels too
+    ("AMD64", None, "1"),     # Windows names x86-64 so
+    ("x86_64", "0", "0"),     # a reader's choice is kept
+    ("arm64", None, None),    # Apple silicon: TensorFlow's own default
+    ("aarch64", None, None),
+])
+def test_the_series_turns_onednn_on_for_x86_cpus_unless_the_reader_chose(monkeypatch, machine, preset,
+                                                                         expected):
+    from mnist_cnn import environment
+
+    monkeypatch.setattr(environment.platform, "machine", lambda: machine)
+    if preset is None:
+        monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    else:
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", preset)
+    environment.prefer_onednn()
+    assert environment.os.environ.get("TF_ENABLE_ONEDNN_OPTS") == expected
+
+
+def test_a_notebooks_tensorflow_runs_onednn_on_this_x86_machine_whatever_its_cpu():
+    """In a fresh process, as a notebook starts: the series' default, and the portability run's
+    other path (make portability) is then oneDNN off on every x86 machine."""
+    import platform
+
+    from mnist_cnn import portability
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("oneDNN's default is TensorFlow's own on this CPU")
+    assert portability.default_onednn() is True
+    assert portability.other_path()["TF_ENABLE_ONEDNN_OPTS"] == "0"
+
+
+def test_the_numerics_path_names_a_cap_on_onednns_instructions():
+    from mnist_cnn.environment import describe_numerics
+
+    path = {"onednn": True, "intra_op_threads": 2, "cpu": "AMD EPYC", "avx512": True}
+    assert describe_numerics(path) == "oneDNN on, 2 threads, AMD EPYC (AVX-512)"
+    assert (describe_numerics({**path, "onednn_isa_cap": "AVX2"})
+            == "oneDNN on (AVX2 at most), 2 threads, AMD EPYC (AVX-512)")
+    assert (describe_numerics({**path, "onednn": False, "intra_op_threads": 1, "onednn_isa_cap": "AVX2"})
+            == "oneDNN off, 1 thread, AMD EPYC (AVX-512)")  # the cap acts on oneDNN alone

@@ -74,6 +74,14 @@ def run_series(seed: int, dataset: str = "mnist") -> dict:
 # per core here) and one. Another CPU is another path again (AVX2 against AVX-512).
 NUMERICS_PATHS = [{"TF_ENABLE_ONEDNN_OPTS": onednn, "TF_NUM_INTRAOP_THREADS": threads}
                   for onednn in ("1", "0") for threads in ("2", "1")]
+
+
+def capped_path(isa: str) -> dict[str, str]:
+    """The path of a CPU with fewer instructions, as near as this one can come: oneDNN on (what
+    the series turns on for x86 CPUs), one thread per core, oneDNN's kernels capped at `isa`
+    (ONEDNN_MAX_CPU_ISA, say AVX2: the kernels an AVX2-only CPU runs)."""
+    return {"TF_ENABLE_ONEDNN_OPTS": "1", "TF_NUM_INTRAOP_THREADS": str(os.cpu_count()),
+            "ONEDNN_MAX_CPU_ISA": isa}
 PATH_SERIES = ("01", "02", "03", "04")  # what a training run's result needs
 
 
@@ -86,7 +94,8 @@ def run_on_path(seed: int, path: dict[str, str], reuse: bool = False) -> dict:
         avx512 = "avx512f" in Path("/proc/cpuinfo").read_text()
         numerics = describe_numerics({"onednn": path["TF_ENABLE_ONEDNN_OPTS"] == "1",
                                       "intra_op_threads": int(path["TF_NUM_INTRAOP_THREADS"]),
-                                      "cpu": cpu_model(), "avx512": avx512})
+                                      "cpu": cpu_model(), "avx512": avx512,
+                                      "onednn_isa_cap": path.get("ONEDNN_MAX_CPU_ISA", "")})
         return {"seed": seed, "numerics": numerics,
                 "val_accuracy": round(run["history"]["val_accuracy"][-1], 6),
                 "test_accuracy": round(run["test_accuracy"], 6),
@@ -95,6 +104,8 @@ def run_on_path(seed: int, path: dict[str, str], reuse: bool = False) -> dict:
     env = dict(os.environ, MNIST_CNN_ROOT=str(folder), MNIST_CNN_SEED=str(seed),
                MNIST_CNN_DATASET="mnist", TF_CPP_MIN_LOG_LEVEL="3", **path)
     env.pop(LOG_ENV_VAR, None)
+    if "ONEDNN_MAX_CPU_ISA" not in path:
+        env.pop("ONEDNN_MAX_CPU_ISA", None)
     code = (
         "import json; from mnist_cnn.runner import run_series; "
         "from mnist_cnn.environment import describe_numerics; "
@@ -113,7 +124,8 @@ def run_on_path(seed: int, path: dict[str, str], reuse: bool = False) -> dict:
 
 
 def path_label(path: dict[str, str]) -> str:
-    return f"onednn{path['TF_ENABLE_ONEDNN_OPTS']}-threads{path['TF_NUM_INTRAOP_THREADS']}"
+    cap = f"-isa{path['ONEDNN_MAX_CPU_ISA']}" if "ONEDNN_MAX_CPU_ISA" in path else ""
+    return f"onednn{path['TF_ENABLE_ONEDNN_OPTS']}{cap}-threads{path['TF_NUM_INTRAOP_THREADS']}"
 
 
 def reference_from_paths(seeds: list[int], datasets: list[str]) -> dict[str, list[dict]]:
@@ -149,16 +161,24 @@ def reference_from_paths(seeds: list[int], datasets: list[str]) -> dict[str, lis
     return runs
 
 
-def write_paths(runs: list[dict]) -> None:
+def write_paths(runs: list[dict], add: bool = False) -> None:
     """The default's results on every numerics path measured, and their spread, into the
-    reference file (MNIST): what the quality bars and the noise band are set from."""
+    reference file (MNIST): what the quality bars and the noise band are set from. With `add`,
+    the runs join those recorded (a run of the same path and seed is replaced)."""
     def stats(values: list[float]) -> dict:
         return {"mean": round(statistics.mean(values), 6), "std": round(statistics.stdev(values), 6),
                 "min": round(min(values), 6), "max": round(max(values), 6), "runs": len(values)}
 
     reference = json.loads(REFERENCE_FILE.read_text(encoding="utf-8"))
+    measured_on = f"{cpu_model()}, {os.cpu_count()} cores, {dt.date.today().isoformat()}"
+    if add:
+        new = {(run["numerics"], run["seed"]) for run in runs}
+        earlier = reference["datasets"]["mnist"]["paths"]
+        added = f"{len(runs)} run{'s' if len(runs) != 1 else ''} added"
+        measured_on = f"{earlier.get('measured_on', 'earlier')}; {added}: {measured_on}"
+        runs = [run for run in earlier["runs"] if (run["numerics"], run["seed"]) not in new] + runs
     reference["datasets"]["mnist"]["paths"] = {
-        "measured_on": f"{cpu_model()}, {os.cpu_count()} cores, {dt.date.today().isoformat()}",
+        "measured_on": measured_on,
         "runs": [{key: run[key] for key in ("numerics", "seed", "val_accuracy", "test_accuracy",
                                             "fit_seconds")} for run in runs],
         "val_accuracy": stats([run["val_accuracy"] for run in runs]),
@@ -343,7 +363,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paths", action="store_true",
                         help="only run notebooks 01-04 per seed on every numerics path (oneDNN on "
                              "and off, 2 threads and 1) and write their spread to the reference")
+    parser.add_argument("--onednn-isa", metavar="ISA",
+                        help="only run notebooks 01-04 per seed with oneDNN's kernels capped at ISA "
+                             "(AVX2: an AVX2-only CPU's kernels) and add the runs to the reference's paths")
     args = parser.parse_args(argv)
+    if args.onednn_isa:
+        runs = []
+        for seed in args.seeds:
+            runs.append(run_on_path(seed, capped_path(args.onednn_isa), reuse=args.reuse))
+            run = runs[-1]
+            print(f"{run['numerics']}, seed {seed}: validation {run['val_accuracy']:.2%}, "
+                  f"test {run['test_accuracy']:.2%}, fit {run['fit_seconds']:.0f} s, "
+                  f"notebooks {run['notebook_seconds']}", flush=True)
+        write_paths(runs, add=True)
+        return 0
     if args.paths:
         from mnist_cnn.portability import default_onednn
 

@@ -5,8 +5,9 @@ TensorFlow's oneDNN kernels are on, and how many threads share the work. The sto
 were computed on one path; a reader's machine is another. nbval compares only what every path
 computes alike, and the text's claims about computed results are checks with tolerances, so
 the notebooks must pass on any path. This module prepares the proof: a scratch copy of the
-project and the environment of the *other* path (oneDNN switched the other way from this
-machine's default, one intra-op thread instead of one per core).
+project and the environment of the *other* path (oneDNN switched the other way from the
+series' default on this machine, so off on x86 CPUs, where the series turns it on; one
+intra-op thread instead of one per core).
 
     python -m mnist_cnn.portability prepare build/portability   # the scratch copy
     python -m mnist_cnn.portability env                         # VAR=value ... of the other path
@@ -28,11 +29,13 @@ PORTABLE = ("01", "02", "03", "04", "05", "06", "08")
 
 
 def default_onednn() -> bool:
-    """Whether TensorFlow turns oneDNN on in a fresh process with this environment minus any
-    override: TensorFlow decides it from the CPU (AVX-512 VNNI or newer: on)."""
+    """Whether oneDNN is on when a notebook imports TensorFlow in a fresh process with this
+    environment minus any override: on for x86 CPUs, which the series turns on
+    (`environment.prefer_onednn`); elsewhere as TensorFlow decides from the CPU."""
     env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    code = ("from tensorflow.python.util import _pywrap_util_port as port; "
+    code = ("from mnist_cnn.environment import import_tensorflow_quietly; import_tensorflow_quietly(); "
+            "from tensorflow.python.util import _pywrap_util_port as port; "
             "print(int(port.IsMklEnabled()))")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                             check=True)

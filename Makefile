@@ -67,8 +67,12 @@ portability: data  ## nbval over 01-06 and 08 on another numerics path (oneDNN s
 	env $$($(BIN)/python -m mnist_cnn.portability env) \
 		$(NBVAL) --durations=10 $$($(BIN)/python -m mnist_cnn.portability prepare build/portability)
 
+# Two at a time: a notebook's kernel start, imports and plotting use one core, and a training
+# leaves about a third of two cores idle, which the other worker's test takes up. Tests that share
+# a fixture or the project's files keep to one worker (their xdist_group; tests/conftest.py).
+SLOW_WORKERS ?= 2
 integration: data  ## Rerun and reproducibility tests on the artifacts the notebooks wrote
-	$(BIN)/pytest tests -m slow --durations=15
+	$(BIN)/pytest tests -m slow -n $(SLOW_WORKERS) --dist loadgroup --durations=15
 
 fashion: data  ## Run the whole series (every notebook) on Fashion-MNIST
 	$(BIN)/python -m mnist_cnn.runner --dataset fashion_mnist --all

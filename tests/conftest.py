@@ -113,3 +113,15 @@ def project(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> ProjectPaths:
     (root / "notebooks").mkdir(parents=True)
     (root / "pyproject.toml").write_text("[project]\nname = 'fake'\n", encoding="utf-8")
     return ProjectPaths(dataset="mnist", root=root)
+
+
+def pytest_collection_modifyitems(config, items):
+    """`make integration` runs the slow tests two at a time (pytest-xdist, `--dist loadgroup`):
+    each slow test names the group that must stay on one worker (a module whose tests share a
+    fixture or the project's own files), so a new slow test cannot silently run beside one it
+    shares files with."""
+    ungrouped = [item.nodeid for item in items
+                 if item.get_closest_marker("slow") and not item.get_closest_marker("xdist_group")]
+    if ungrouped:
+        raise pytest.UsageError("slow tests without @pytest.mark.xdist_group(...), which `make "
+                                f"integration` needs to run them two at a time: {ungrouped}")

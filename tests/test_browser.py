@@ -27,7 +27,7 @@ import pytest
 
 from mnist_cnn.exercises import SUBSET
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]  # Makefile: integration
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "build" / "browser"

@@ -19,7 +19,7 @@ from mnist_cnn.handoff import sidecar_path
 from mnist_cnn.paths import NOTEBOOKS
 from mnist_cnn.runner import execute_notebook
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("experiment-runs")]  # Makefile: integration
 
 ROOT = Path(__file__).resolve().parents[1]
 

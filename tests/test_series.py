@@ -16,7 +16,7 @@ from mnist_cnn.handoff import file_sha256, sidecar_path
 from mnist_cnn.paths import NOTEBOOKS, ProjectPaths
 from mnist_cnn.runner import execute_notebook
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("project-artifacts")]  # Makefile: integration
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,7 +26,7 @@ import pytest
 from mnist_cnn.paths import NOTEBOOKS
 from mnist_cnn.paths import READING_ORDER as ORDER
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("site")]  # Makefile: integration
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = ROOT / "tools" / "build_site.py"

@@ -72,6 +72,7 @@ def test_the_students_requirements_are_the_pinned_ones_without_the_tools(edition
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("student-edition")
 def test_the_edition_runs_its_first_notebooks_with_its_own_package(edition, tmp_path):
     """01 and 02 headless in the unpacked zip, importing the edition's copy of the package."""
     from mnist_cnn.runner import execute_notebook

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("student-setup")]  # Makefile: integration
 
 TOOLS = ("sphinx", "nbval", "pytest", "ruff", "playwright")  # the maintainers' only
 

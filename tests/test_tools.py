@@ -170,3 +170,22 @@ def test_benchmark_adds_a_capped_paths_runs_to_those_recorded(tmp_path, monkeypa
     assert paths["val_accuracy"]["runs"] == 3 and paths["val_accuracy"]["min"] == 0.99
     assert "1 run added" in paths["measured_on"]
     assert benchmark.path_label(benchmark.capped_path("AVX2")).startswith("onednn1-isaAVX2-threads")
+
+
+def test_a_slow_test_without_a_worker_group_stops_the_collection(tmp_path):
+    """`make integration` runs slow tests two at a time; the conftest refuses one that does not
+    say which group it must share a worker with."""
+    shutil.copy(Path(__file__).with_name("conftest.py"), tmp_path / "conftest.py")
+    (tmp_path / "test_new.py").write_text(
+        "import pytest\n\n\n@pytest.mark.slow\ndef test_trains():\n    pass\n\n\n"
+        "@pytest.mark.slow\n@pytest.mark.xdist_group('mine')\ndef test_grouped():\n    pass\n")
+    def collect() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "slow",
+                               "-p", "no:cacheprovider", str(tmp_path)],
+                              cwd=tmp_path, capture_output=True, text=True)
+    result = collect()
+    assert result.returncode == 4 and "test_new.py::test_trains" in result.stderr + result.stdout
+    grouped = "@pytest.mark.slow\n@pytest.mark.xdist_group('x')\ndef test_trains"
+    (tmp_path / "test_new.py").write_text((tmp_path / "test_new.py").read_text().replace(
+        "@pytest.mark.slow\ndef test_trains", grouped))
+    assert collect().returncode == 0

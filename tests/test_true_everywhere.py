@@ -150,8 +150,9 @@ def test_the_series_turns_onednn_on_for_x86_cpus_unless_the_reader_chose(monkeyp
     from mnist_cnn import environment
 
     monkeypatch.setattr(environment.platform, "machine", lambda: machine)
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "restored afterwards")  # so that delenv records it
     if preset is None:
-        monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+        monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
     else:
         monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", preset)
     environment.prefer_onednn()

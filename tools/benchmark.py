@@ -81,7 +81,9 @@ def capped_path(isa: str) -> dict[str, str]:
     the series turns on for x86 CPUs), one thread per core, oneDNN's kernels capped at `isa`
     (ONEDNN_MAX_CPU_ISA, say AVX2: the kernels an AVX2-only CPU runs)."""
     return {"TF_ENABLE_ONEDNN_OPTS": "1", "TF_NUM_INTRAOP_THREADS": str(os.cpu_count()),
-            "ONEDNN_MAX_CPU_ISA": isa}
+            "ONEDNN_MAX_CPU_ISA": isa.upper()}
+
+
 PATH_SERIES = ("01", "02", "03", "04")  # what a training run's result needs
 
 
@@ -362,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
                              "own path (MNIST) and notebooks 01-04 per seed (the other data sets)")
     parser.add_argument("--paths", action="store_true",
                         help="only run notebooks 01-04 per seed on every numerics path (oneDNN on "
-                             "and off, 2 threads and 1) and write their spread to the reference")
+                             "and off, 2 threads and 1, and with AVX-512 oneDNN capped at AVX2) "
+                             "and write their spread to the reference")
     parser.add_argument("--onednn-isa", metavar="ISA",
                         help="only run notebooks 01-04 per seed with oneDNN's kernels capped at ISA "
                              "(AVX2: an AVX2-only CPU's kernels) and add the runs to the reference's paths")
@@ -382,8 +385,9 @@ def main(argv: list[str] | None = None) -> int:
 
         own = "1" if default_onednn() else "0"
         runs = []  # this machine's own path last: its runs double as the reference (--reference-from-paths)
-        for path in sorted(NUMERICS_PATHS, key=lambda path: (path["TF_ENABLE_ONEDNN_OPTS"] == own,
-                                                            path["TF_NUM_INTRAOP_THREADS"] != "1")):
+        capped = [capped_path("AVX2")] if "avx512f" in Path("/proc/cpuinfo").read_text() else []
+        for path in capped + sorted(NUMERICS_PATHS, key=lambda path: (path["TF_ENABLE_ONEDNN_OPTS"] == own,
+                                                                     path["TF_NUM_INTRAOP_THREADS"] != "1")):
             for seed in args.seeds:
                 runs.append(run_on_path(seed, path, reuse=args.reuse))
                 run = runs[-1]

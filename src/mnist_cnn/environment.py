@@ -45,11 +45,12 @@ def prefer_onednn() -> None:
     """On an x86 CPU, turn TensorFlow's oneDNN kernels on, unless TF_ENABLE_ONEDNN_OPTS is set.
 
     TensorFlow 2.21 turns them on by itself only on CPUs with AVX-512 VNNI or newer. On a CPU
-    with AVX2 and no AVX-512 it leaves them off, and its Eigen kernels train notebook 03 1.3 to
-    1.5 times as slowly as oneDNN's AVX2 kernels do (docs/performance.md, *Times on both kinds
-    of machine*). Both are exact to float32; only the last digits differ, as between any two
-    numerics paths. A reader who sets TF_ENABLE_ONEDNN_OPTS (0 or 1) keeps their choice; other
-    CPUs (ARM: Apple silicon, Graviton) keep TensorFlow's own default.
+    with AVX2 and no AVX-512 it leaves them off, and its Eigen kernels trained notebook 03 1.3 to
+    1.5 times as slowly as oneDNN's AVX2 kernels did, measured with oneDNN held to AVX2 on an
+    AVX-512 CPU (docs/performance.md, *Times on both kinds of machine*). Both compute in
+    float32; only the last digits differ, as between any two numerics paths. A reader who sets
+    TF_ENABLE_ONEDNN_OPTS (0 or 1) keeps their choice; other CPUs (ARM: Apple silicon,
+    Graviton) keep TensorFlow's own default.
     """
     if platform.machine().lower() in X86_MACHINES:
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
@@ -98,7 +99,7 @@ def numerics_path() -> dict[str, object]:
     cpu, avx512 = _cpu_model_and_avx512()
     threads = os.environ.get("TF_NUM_INTRAOP_THREADS") or str(os.cpu_count())
     return {"onednn": bool(_pywrap_util_port.IsMklEnabled()), "intra_op_threads": int(threads),
-            "cpu": cpu, "avx512": avx512, "onednn_isa_cap": os.environ.get("ONEDNN_MAX_CPU_ISA", "")}
+            "cpu": cpu, "avx512": avx512, "onednn_isa_cap": os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()}
 
 
 def describe_numerics(path: dict[str, object] | None = None) -> str:

@@ -8,7 +8,8 @@ TensorFlow also has one fused kernel (`FusedBatchNormV3`, which Keras 2 used) th
 normalization and its gradient in single passes over the feature maps. Measured on notebook
 02's model (appendix 09, docs/performance.md), a training step with the fused kernel is about
 1.2 to 1.4 times as fast on a 2-core CPU with AVX-512 (oneDNN on) and 1.02 times on one with AVX2
-only: not enough to make every saved model depend on this package.
+only (measured there on Eigen's kernels, before the series turned oneDNN on for x86 CPUs; not
+measured since): not enough to make every saved model depend on this package.
 
 This module's `BatchNormalization` is a subclass of Keras's layer that changes only how `call`
 computes: the same weights (gamma, beta, moving mean and variance), the same configuration,

@@ -143,7 +143,7 @@ def test_the_explorer_shows_what_the_sliders_do(model, labelled_digits):
     np.testing.assert_allclose(probabilities, classify(expected[None, :, :, None])[0], atol=1e-6)
     explorer.controls["degrees"].value = 45  # moving a slider redraws
     title = explorer.static_figure().texts[0].get_text()
-    assert title == f"test digit 3 (a {CLASSES[y_test[3]]}): degrees 45"
+    assert title == f"test image #3 (label {CLASSES[y_test[3]]}): degrees 45"
     assert set(explorer._repr_mimebundle_()) >= {"image/png", "text/plain", WIDGET_VIEW}
 
 

@@ -1,8 +1,10 @@
 """Shared helpers of the MNIST CNN notebook series.
 
-The teaching code (preprocessing, the model, training, evaluation) stays in the notebooks;
-this package holds only what every notebook shares: paths, verified data loading, hand-off
-files with their provenance checks, image preparation and plotting helpers.
+The teaching code (preprocessing, the model, training, evaluation, the methods that look
+inside) stays in the notebooks; what later notebooks reuse of it is copied from their `#@save`
+cells into the generated module `from_notebooks`. The rest of the package is infrastructure
+(docs/architecture.md): paths, verified data loading, hand-off files with their provenance
+checks, settings, the experiment log, the widgets' plumbing, plotting and the runner.
 """
 
 from .datasets import DATASETS, DatasetInfo, get_dataset

@@ -236,7 +236,7 @@ class DigitExplorer(_WithStaticFigure):
         self.classify, self.digits, self.labels = classify, np.asarray(digits), np.asarray(labels)
         self.class_names, self.transform, self.plots = list(class_names), images.transform_digit, plots
         self.controls = {
-            "index": ipywidgets.IntSlider(start, 0, len(self.digits) - 1, description="test digit"),
+            "index": ipywidgets.IntSlider(start, 0, len(self.digits) - 1, description="test image #"),
             "degrees": ipywidgets.IntSlider(0, -90, 90, 5, description="rotate (°)"),
             "dx": ipywidgets.IntSlider(0, -8, 8, description="move right"),
             "dy": ipywidgets.IntSlider(0, -8, 8, description="move down"),
@@ -259,8 +259,8 @@ class DigitExplorer(_WithStaticFigure):
         label = self.class_names[self.labels[values.get("index", 0)]]
         changes = ", ".join(f"{name} {value}" for name, value in values.items()
                             if name != "index" and value) or "unchanged"
-        return self.plots.plot_probabilities_of(image, probabilities, self.class_names,
-                                                f"test digit {values.get('index', 0)} (a {label}): {changes}")
+        title = f"test image #{values.get('index', 0)} (label {label}): {changes}"
+        return self.plots.plot_probabilities_of(image, probabilities, self.class_names, title)
 
     def static_figure(self) -> plt.Figure:
         return self.figure(**{name: control.value for name, control in self.controls.items()})

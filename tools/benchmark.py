@@ -125,6 +125,15 @@ def run_on_path(seed: int, path: dict[str, str], reuse: bool = False) -> dict:
             "notebook_seconds": {k: round(v, 1) for k, v in printed["timings"].items()}}
 
 
+def run_and_report(seed: int, path: dict[str, str], reuse: bool) -> dict:
+    """`run_on_path`, then one line of what it measured."""
+    run = run_on_path(seed, path, reuse=reuse)
+    print(f"{run['numerics']}, seed {seed}: validation {run['val_accuracy']:.2%}, "
+          f"test {run['test_accuracy']:.2%}, fit {run['fit_seconds']:.0f} s, "
+          f"notebooks {run['notebook_seconds']}", flush=True)
+    return run
+
+
 def path_label(path: dict[str, str]) -> str:
     cap = f"-isa{path['ONEDNN_MAX_CPU_ISA']}" if "ONEDNN_MAX_CPU_ISA" in path else ""
     return f"onednn{path['TF_ENABLE_ONEDNN_OPTS']}{cap}-threads{path['TF_NUM_INTRAOP_THREADS']}"
@@ -371,14 +380,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(AVX2: an AVX2-only CPU's kernels) and add the runs to the reference's paths")
     args = parser.parse_args(argv)
     if args.onednn_isa:
-        runs = []
-        for seed in args.seeds:
-            runs.append(run_on_path(seed, capped_path(args.onednn_isa), reuse=args.reuse))
-            run = runs[-1]
-            print(f"{run['numerics']}, seed {seed}: validation {run['val_accuracy']:.2%}, "
-                  f"test {run['test_accuracy']:.2%}, fit {run['fit_seconds']:.0f} s, "
-                  f"notebooks {run['notebook_seconds']}", flush=True)
-        write_paths(runs, add=True)
+        write_paths([run_and_report(seed, capped_path(args.onednn_isa), args.reuse)
+                     for seed in args.seeds], add=True)
         return 0
     if args.paths:
         from mnist_cnn.portability import default_onednn
@@ -388,12 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         capped = [capped_path("AVX2")] if "avx512f" in Path("/proc/cpuinfo").read_text() else []
         for path in capped + sorted(NUMERICS_PATHS, key=lambda path: (path["TF_ENABLE_ONEDNN_OPTS"] == own,
                                                                      path["TF_NUM_INTRAOP_THREADS"] != "1")):
-            for seed in args.seeds:
-                runs.append(run_on_path(seed, path, reuse=args.reuse))
-                run = runs[-1]
-                print(f"{run['numerics']}, seed {seed}: validation {run['val_accuracy']:.2%}, "
-                      f"test {run['test_accuracy']:.2%}, fit {run['fit_seconds']:.0f} s, "
-                      f"notebooks {run['notebook_seconds']}", flush=True)
+            runs += [run_and_report(seed, path, args.reuse) for seed in args.seeds]
         write_paths(runs)
         return 0
     if args.reference_from_paths:

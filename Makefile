@@ -46,18 +46,21 @@ data: setup  ## Copy and verify the offline MNIST and Fashion-MNIST copies, when
 run: data  ## Run the series headless (01-06, 08, 09), in order; print the validation accuracy against the default's band, the test accuracy and the model path
 	$(BIN)/python -m mnist_cnn.runner
 
+# Each pytest run writes a JUnit report; the last line counts them and names every skipped test
+# (the browser tests skip without Chromium): "passed" never hides a test that did not run.
+TEST_REPORTS := build/test-reports
 test: data lint unit notebooks-test portability integration fashion  ## Run every test (what CI runs)
-	@echo "make test: all checks passed"
+	@$(BIN)/python tools/test_summary.py $(addprefix $(TEST_REPORTS)/,unit.xml notebooks.xml portability.xml integration.xml)
 
 lint: setup  ## ruff over the package, tests, tools and notebooks
 	$(BIN)/ruff check src tests tools notebooks
 
 unit: setup  ## Unit tests of the package (seconds)
-	$(BIN)/pytest tests -m "not slow"
+	$(BIN)/pytest tests -m "not slow" --junitxml=$(TEST_REPORTS)/unit.xml
 
 # Notebook 07 runs in its quick mode here, writing *_quick files: `make tune`'s are kept.
 notebooks-test: data  ## nbval: execute every notebook and worked solution on MNIST, compare stored outputs
-	$(NBVAL) $(NOTEBOOKS) $(TUNING_NOTEBOOK) $(SOLUTIONS)
+	$(NBVAL) --junitxml=$(TEST_REPORTS)/notebooks.xml $(NOTEBOOKS) $(TUNING_NOTEBOOK) $(SOLUTIONS)
 
 # The same notebooks on the other numerics path (oneDNN switched the other way from the series'
 # default on this machine, so off on x86 CPUs; one thread), in a scratch copy: what nbval compares and what the text claims
@@ -65,14 +68,15 @@ notebooks-test: data  ## nbval: execute every notebook and worked solution on MN
 portability: data  ## nbval over 01-06 and 08 on another numerics path (oneDNN switched, 1 thread), in build/portability/
 	@$(BIN)/python -m mnist_cnn.portability describe
 	env $$($(BIN)/python -m mnist_cnn.portability env) \
-		$(NBVAL) --durations=10 $$($(BIN)/python -m mnist_cnn.portability prepare build/portability)
+		$(NBVAL) --durations=10 --junitxml=$(TEST_REPORTS)/portability.xml $$($(BIN)/python -m mnist_cnn.portability prepare build/portability)
 
 # Two at a time: a notebook's kernel start, imports and plotting use one core, and a training
 # leaves about a third of two cores idle, which the other worker's test takes up. Tests that share
 # a fixture or the project's files keep to one worker (their xdist_group; tests/conftest.py).
 SLOW_WORKERS ?= 2
 integration: data  ## Rerun and reproducibility tests on the artifacts the notebooks wrote
-	$(BIN)/pytest tests -m slow -n $(SLOW_WORKERS) --dist loadgroup --durations=15
+	$(BIN)/pytest tests -m slow -n $(SLOW_WORKERS) --dist loadgroup --durations=15 \
+		--junitxml=$(TEST_REPORTS)/integration.xml
 
 fashion: data  ## Run the whole series (every notebook) on Fashion-MNIST
 	$(BIN)/python -m mnist_cnn.runner --dataset fashion_mnist --all

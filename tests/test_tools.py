@@ -189,3 +189,42 @@ def test_a_slow_test_without_a_worker_group_stops_the_collection(tmp_path):
     (tmp_path / "test_new.py").write_text((tmp_path / "test_new.py").read_text().replace(
         "@pytest.mark.slow\ndef test_trains", grouped))
     assert collect().returncode == 0
+
+
+def test_make_tests_last_line_names_every_skipped_test(tmp_path):
+    """`make test` ends with tools/test_summary.py over the JUnit reports of its pytest runs: a
+    skipped test (the browser tests without Chromium) is named with its reason, not counted as
+    passed; a failure or a missing report is not "all checks passed"."""
+    (tmp_path / "test_some.py").write_text(
+        "import pytest\n\n\ndef test_runs():\n    assert 1 + 1 == 2\n\n\n"
+        "def test_needs_a_browser():\n    pytest.skip('Chromium is not installed')\n")
+    report = tmp_path / "reports" / "unit.xml"
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    f"--junitxml={report}", str(tmp_path / "test_some.py")],
+                   cwd=tmp_path, capture_output=True, check=True)
+    summary_tool = [sys.executable, str(Path(__file__).parents[1] / "tools" / "test_summary.py")]
+
+    def summarize(*reports: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([*summary_tool, *map(str, reports)], capture_output=True, text=True)
+
+    skipped = summarize(report)
+    assert skipped.returncode == 0
+    assert "1 test passed, 1 SKIPPED" in skipped.stdout
+    assert "test_needs_a_browser: Chromium is not installed" in skipped.stdout
+    assert "all checks passed" not in skipped.stdout
+
+    (tmp_path / "test_some.py").write_text("def test_runs():\n    assert 1 + 1 == 2\n")
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    f"--junitxml={report}", str(tmp_path / "test_some.py")],
+                   cwd=tmp_path, capture_output=True, check=True)
+    assert "all checks passed (1 test, none skipped)" in summarize(report).stdout
+
+    (tmp_path / "test_some.py").write_text("def test_runs():\n    assert 1 + 1 == 3\n")
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    f"--junitxml={report}", str(tmp_path / "test_some.py")],
+                   cwd=tmp_path, capture_output=True)
+    failed = summarize(report)
+    assert failed.returncode == 1 and "1 test FAILED" in failed.stdout
+
+    missing = summarize(report, tmp_path / "reports" / "integration.xml")
+    assert missing.returncode == 2 and "integration.xml is missing" in missing.stderr

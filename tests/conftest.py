@@ -20,13 +20,18 @@ from mnist_cnn.raw_data import idx_content
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def real_folder(env_var: str, default: Path) -> Path:
-    """Where a real data set's IDX files are: the folder `env_var` names, else `default`."""
+def real_folder(env_var: str, *defaults: Path) -> Path:
+    """Where a real data set's IDX files are: the folder `env_var` names, else the first of
+    `defaults` that exists (the last one when none does, for the skip message)."""
     named = os.environ.get(env_var)
-    return Path(named) if named else default
+    if named:
+        return Path(named)
+    return next((folder for folder in defaults if folder.is_dir()), defaults[-1])
 
 
-REAL_MNIST = real_folder("MNIST_DATA_DIR", PROJECT_ROOT.parent / "shared" / "mnist")
+# The offline copy beside the project (CI), else the copy `make data` or notebook 01 made.
+REAL_MNIST = real_folder("MNIST_DATA_DIR", PROJECT_ROOT.parent / "shared" / "mnist",
+                         PROJECT_ROOT / "data" / "raw" / "mnist")
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,8 @@ TRAIN_LABELS = "train-labels-idx1-ubyte"
 FIX = "copy or download it again"
 
 
-REAL_FASHION = real_folder("FASHION_MNIST_DATA_DIR", PROJECT_ROOT.parent / "shared" / "fashion_mnist")
+REAL_FASHION = real_folder("FASHION_MNIST_DATA_DIR", PROJECT_ROOT.parent / "shared" / "fashion_mnist",
+                            PROJECT_ROOT / "data" / "raw" / "fashion_mnist")
 
 
 def with_one_wrong_checksum(dataset):

@@ -228,3 +228,21 @@ def test_make_tests_last_line_names_every_skipped_test(tmp_path):
 
     missing = summarize(report, tmp_path / "reports" / "integration.xml")
     assert missing.returncode == 2 and "integration.xml is missing" in missing.stderr
+
+
+def test_the_runner_under_make_test_fails_when_the_shipped_series_is_not_the_default(root, monkeypatch):
+    """`make test` runs the Fashion-MNIST series with --expect-default: were the series as
+    shipped logged as an experiment (a stale signature), the notebooks' claims would only be
+    printed, never asserted; the runner says so and fails."""
+    monkeypatch.setenv("MNIST_CNN_ROOT", str(root))
+    started = dt.datetime.now(dt.UTC)
+    assert "wrote no metrics.json" in runner.not_the_default("fashion_mnist", started)
+    metrics_file = runner.ProjectPaths("fashion_mnist")["metrics"].path
+    metrics = {"test_accuracy": 0.92, "test_errors": 800, "test_images": 10000, "changes": []}
+    write_with_sidecar(metrics_file, json.dumps(metrics), started)
+    assert runner.not_the_default("fashion_mnist", started) is None
+    metrics["changes"] = ["architecture in the code (422,314 parameters)"]
+    write_with_sidecar(metrics_file, json.dumps(metrics), started)
+    why = runner.not_the_default("fashion_mnist", started)
+    assert "logged this run as an experiment (architecture in the code" in why
+    assert "default_reference.json" in why

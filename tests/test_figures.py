@@ -397,6 +397,34 @@ def test_journey_draws_each_stage_of_the_digit_and_highlights_the_answer(real_di
     assert f"the {DENSE_UNITS} numbers" in dense_axis.get_xlabel()
 
 
+# ----- plot_confidence -------------------------------------------------------------------------------
+def test_confidence_counts_right_and_wrong_answers_each_on_its_own_panel(mnist, trained):
+    """Notebook 05's figure: the bars are the counts of real answers per confidence bin, written
+    above each bar, right answers left and wrong ones right, the threshold on both."""
+    images = (mnist.x_test[:1_000].astype("float32") / 255)[..., None]
+    probabilities = probes.probabilities(trained, images)
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == mnist.y_test[:1_000]
+    assert 0 < correct.sum() < len(correct)  # both panels have answers to count
+    figure = plots.plot_confidence(confidence, correct, threshold=0.9)
+    left, right = figure.axes
+    bins = np.linspace(0.1, 1.0, 10)
+    for axis, chosen, name in ((left, correct, "right"), (right, ~correct, "wrong")):
+        heights = [bar.get_height() for bar in axis.patches]
+        expected, _ = np.histogram(confidence[chosen], bins=bins)
+        assert heights == list(expected) and sum(heights) == chosen.sum()
+        assert [round(bar.get_x(), 6) for bar in axis.patches] == list(np.round(bins[:-1], 6))
+        written = [text.get_text() for text in axis.texts]
+        assert written == [f"{count:,}" if count else "" for count in expected]
+        assert axis.get_title() == f"{name} answers ({chosen.sum():,})"
+        assert axis.get_ylim()[1] > max(heights)  # the tallest bar's count fits
+        dashed = [line for line in axis.get_lines() if line.get_linestyle() == "--"]
+        assert len(dashed) == 1 and list(dashed[0].get_xdata()) == [0.9, 0.9]
+    assert left.get_ylabel() == "test images"
+    assert [text.get_text() for text in right.get_legend().get_texts()] == ["threshold 0.9"]
+    assert not plots.plot_confidence(confidence, correct).axes[0].get_lines()  # no threshold, no line
+
+
 # ----- plot_saliency --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def saliency_cases(real_digits, labels, trained):

@@ -189,18 +189,34 @@ def plot_confusion_matrix(
     return figure
 
 
-def plot_confidence(confidence: np.ndarray, correct: np.ndarray) -> plt.Figure:
-    """How sure the model is when it is right, and when it is wrong."""
-    figure, axis = plt.subplots(figsize=(9, 4))
-    bins = np.linspace(0, 1, 41)
-    axis.hist(confidence[correct], bins=bins, alpha=0.7, label=f"right ({correct.sum():,})",
-              color="seagreen", density=True)
-    axis.hist(confidence[~correct], bins=bins, alpha=0.7, label=f"wrong ({(~correct).sum():,})",
-              color="crimson", density=True)
-    axis.set_yscale("log")
-    axis.set_xlabel("confidence (highest softmax probability)")
-    axis.set_ylabel("density (log scale)")
-    axis.legend(loc="upper left")
+def plot_confidence(confidence: np.ndarray, correct: np.ndarray,
+                    threshold: float | None = None) -> plt.Figure:
+    """How sure the model is when it is right (left) and when it is wrong (right).
+
+    Two panels of counts, each on its own scale (the wrong answers are a hundred times fewer),
+    with the count written above each bar; the highest softmax probability is at least 0.1 with
+    ten classes, so the bins run from 0.1 to 1 in steps of 0.1. `threshold`, when given, is
+    drawn as a dashed line: the answers left of it are the ones a system would pass to a person.
+    """
+    bins = np.linspace(0.1, 1.0, 10)
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
+    for axis, chosen, name, colour in ((axes[0], correct, "right", "seagreen"),
+                                       (axes[1], ~correct, "wrong", "crimson")):
+        counts, _, bars = axis.hist(confidence[chosen], bins=bins, color=colour, edgecolor="white")
+        axis.bar_label(bars, labels=[f"{int(count):,}" if count else "" for count in counts],
+                       fontsize=SMALLEST_TEXT, padding=2)
+        axis.set_ylim(0, max(counts.max(), 1) * 1.18)  # room for the count above the tallest bar
+        axis.set_title(f"{name} answers ({int(chosen.sum()):,})")
+        axis.set_xlabel("confidence (highest softmax probability)")
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        if threshold is not None:
+            axis.axvline(threshold, color="black", linestyle="--", linewidth=1.5,
+                         label=f"threshold {threshold:g}")
+    axes[0].set_ylabel("test images")
+    if threshold is not None:
+        axes[1].legend(loc="upper left")
+    axes[0].set_xlim(0.1, 1.0)
     figure.tight_layout()
     return figure
 

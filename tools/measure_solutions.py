@@ -16,7 +16,8 @@ fit() time and the parameter count. About 35 minutes for everything on 2 CPU cor
 
 Notebook 07's exercises 1 to 3 change the search: each runs as the reader would run it, with
 TUNING="search" (the full search, the winner retrained for one epoch), starting from the hand-off
-files of this project (run `make run` first); the trials and the search time are kept.
+files of this project (run `make run` first); the trials and the search time are kept. "07.0" is
+the search mode with nothing changed, the time the exercises are compared with.
 Exercise 4 trains the tuned configuration (the best trial of 07's search of record, with
 augmentation) for 15 epochs twice, with notebook 07's RandomAffine and with Keras's three
 chained layers, built by notebook 07's own `build_model`. About an hour on 2 cores with AVX-512
@@ -25,8 +26,8 @@ chained layers, built by notebook 07's own `build_model`. About an hour on 2 cor
     .venv/bin/python tools/measure_solutions.py --fashion    # notebook 08's exercise 4
 
 Runs the series (01-04) and notebook 08 on Fashion-MNIST in a scratch copy and keeps what 08
-printed about the closest classes, the nearest-neighbour test, the dense network and shifts.
-About 5 minutes.
+printed about the closest classes, the nearest-neighbour test, the dense network and shifts,
+and the 32 filters of block1_conv as initialised (02) and as learned (03). About 5 minutes.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from mnist_cnn.exercises import (  # noqa: E402
@@ -61,11 +63,14 @@ from mnist_cnn.paths import NOTEBOOKS, ROOT_ENV_VAR  # noqa: E402
 from mnist_cnn.runner import execute_notebook  # noqa: E402
 
 TRAINING = ("02.1", "02.2", "03.1a", "03.1b", "03.2", "03.3", "03.4", "09.1")
-TUNING = ("07.1", "07.2", "07.3")
+TUNING = ("07.0", "07.1", "07.2", "07.3")
 CHAINED_EPOCHS = 15
 RESULTS = ROOT / "notebooks" / "solutions" / "results.json"
 WORK = ROOT / "build" / "solutions"
 DEFAULT = Exercise("default", "The series as shipped.", runs=("03", "04"), quick=SUBSET)
+# Notebook 07's search mode with nothing changed: what exercises 1 to 3 are compared with.
+SEARCH_AS_SHIPPED = Exercise("07.0", "Nothing changed: the search mode as shipped.",
+                             settings={"TUNING": "search"}, runs=("07",))
 
 
 def base() -> Path:
@@ -187,8 +192,19 @@ def measure_fashion_08() -> dict:
     printed = "".join(output.get("text", "") for cell in book.cells for output in cell.get("outputs", []))
     lines = [line for line in printed.splitlines() if line.startswith(FASHION_LINES)]
     lines = lines[next(i for i, line in enumerate(lines) if line.startswith("closest classes")):]
+    from mnist_cnn.environment import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    import keras
+
+    filters = {}
+    for name, key in (("initialised", "untrained_model"), ("learned", "trained_model")):
+        kernel = keras.saving.load_model(paths[key].path).get_layer("block1_conv").get_weights()[0]
+        per_filter = np.moveaxis(kernel[:, :, 0, :], -1, 0).astype("float64")  # (32, 3, 3)
+        filters[name] = np.round(per_filter, 6).tolist()
     return {"how": "notebook 08 run on Fashion-MNIST after 01-04 (as `make fashion` runs it), "
-                   "by tools/measure_solutions.py --fashion", "printed": lines}
+                   "by tools/measure_solutions.py --fashion", "printed": lines,
+            "block1_filters": filters}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             if key == "07.4":
                 tuning[key] = measure_chained_augmentation()
             else:
-                tuning[key] = measure_search(get_exercise(key))
+                tuning[key] = measure_search(SEARCH_AS_SHIPPED if key == "07.0" else get_exercise(key))
             if key != "07.4":
                 best = max(trial["val_accuracy"] for trial in tuning[key]["trials"])
                 print(f"  {len(tuning[key]['trials'])} trials in {tuning[key]['search_minutes']} minutes, "

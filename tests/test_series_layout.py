@@ -75,3 +75,27 @@ def test_every_stored_cell_with_outputs_was_run():
              for index, cell in enumerate(nbformat.read(path, as_version=4).cells)
              if cell.cell_type == "code" and cell.get("outputs") and cell.get("execution_count") is None]
     assert not unrun, unrun
+
+
+def test_every_place_that_times_notebook_07s_search_mode_quotes_the_measured_minutes():
+    """README, the teacher's guide and notebook 07 give the search mode's time as
+    tools/measure_solutions.py --tuning measured it (results.json): as shipped, and the range of
+    exercises 1 to 3. A stale or invented figure fails here."""
+    import json
+    import math
+
+    import nbformat
+
+    tuning = json.loads((ROOT / "notebooks" / "solutions" / "results.json").read_text())["tuning"]
+    as_shipped = f"{tuning['07.0']['minutes']} minutes as shipped"
+    exercises = [tuning[key]["minutes"] for key in ("07.1", "07.2", "07.3")]
+    range_ = f"{math.floor(min(exercises))} to {math.ceil(max(exercises))} minutes"
+    book = nbformat.read(ROOT / "notebooks" / NOTEBOOKS["07"], as_version=4)
+    exercises_cell = next(cell.source for cell in book.cells if "## Exercises" in cell.source)
+    places = {"README.md": (ROOT / "README.md").read_text(encoding="utf-8"),
+              "docs/teaching.md": (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8"),
+              "07's header": book.cells[0].source}
+    for place, text in places.items():
+        flat = " ".join(text.split())
+        assert as_shipped in flat and range_ in flat, f"{place}: expected {as_shipped!r} and {range_!r}"
+    assert range_ in " ".join(exercises_cell.split())

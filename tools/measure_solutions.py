@@ -20,7 +20,7 @@ files of this project (run `make run` first); the trials and the search time are
 the search mode with nothing changed, the time the exercises are compared with.
 Exercise 4 trains the tuned configuration (the best trial of 07's search of record, with
 augmentation) for 15 epochs twice, with notebook 07's RandomAffine and with Keras's three
-chained layers, built by notebook 07's own `build_model`. About an hour on 2 cores with AVX-512
+chained layers, built by notebook 07's own `build_model`. About 70 minutes on 2 cores with AVX-512
 (2026-12-04: 07.1 14 minutes, 07.2 16, 07.3 11, 07.4 18; 2026-12-05: 07.0 10).
 
     .venv/bin/python tools/measure_solutions.py --fashion    # notebook 08's exercise 4

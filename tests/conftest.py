@@ -29,7 +29,8 @@ def real_folder(env_var: str, *defaults: Path) -> Path:
     return next((folder for folder in defaults if folder.is_dir()), defaults[-1])
 
 
-# The offline copy beside the project (CI), else the copy `make data` or notebook 01 made.
+# The offline copy beside the project (CI), else the copy `make data` made (notebook 01's download
+# goes to Keras's own cache, not data/raw).
 REAL_MNIST = real_folder("MNIST_DATA_DIR", PROJECT_ROOT.parent / "shared" / "mnist",
                          PROJECT_ROOT / "data" / "raw" / "mnist")
 

@@ -27,6 +27,7 @@ from .datasets import DATASET_ENV_VAR, get_dataset
 from .experiments import Comparison
 from .handoff import sidecar_path
 from .paths import LOG_ENV_VAR, NOTEBOOKS, ProjectPaths, find_project_root
+from .settings import ENV_PREFIX
 
 # What `make run` runs: the six stages of the study, the look inside the trained network and
 # the appendix. Notebook 07 (tuning) is optional and long: `make tune`.
@@ -172,12 +173,18 @@ def not_the_default(dataset: str, since: dt.datetime) -> str | None:
     if not written_since(metrics_file, since):
         return f"notebook 04 wrote no {metrics_file.name} in this run"
     changes = json.loads(metrics_file.read_text(encoding="utf-8")).get("changes") or []
-    if changes:
-        return (f"notebook 04 logged this run as an experiment ({', '.join(changes)}), not the "
-                "default. With the notebooks and settings as shipped, the default's signature in "
-                "src/mnist_cnn/default_reference.json no longer matches what notebooks 02-03 build: "
-                "re-measure it (tools/benchmark.py) and see what changed")
-    return None
+    if not changes:
+        return None
+    logged = f"notebook 04 logged this run as an experiment ({', '.join(changes)}), not the default."
+    settings = [change.split("=")[0] for change in changes if "=" in change]
+    if settings:
+        # "EPOCHS=3": a hyperparameter set from outside (or edited in its notebook), not a stale reference
+        variables = ", ".join(ENV_PREFIX + name for name in settings)
+        return (f"{logged} A hyperparameter differs from the shipped value: unset {variables} in "
+                "the environment (or restore the value in its notebook) and run again")
+    return (f"{logged} With the notebooks and settings as shipped, the default's signature in "
+            "src/mnist_cnn/default_reference.json no longer matches what notebooks 02-03 build: "
+            "re-measure it (tools/benchmark.py) and see what changed")
 
 
 def warn_if_saved_code_is_stale() -> None:

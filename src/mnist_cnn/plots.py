@@ -203,15 +203,17 @@ def plot_confidence(confidence: np.ndarray, correct: np.ndarray,
     for axis, chosen, name, colour in ((axes[0], correct, "right", "seagreen"),
                                        (axes[1], ~correct, "wrong", "crimson")):
         counts, _, bars = axis.hist(confidence[chosen], bins=bins, color=colour, edgecolor="white")
+        # On white, above the threshold line: a threshold on a bin edge would cross the count.
         axis.bar_label(bars, labels=[f"{int(count):,}" if count else "" for count in counts],
-                       fontsize=SMALLEST_TEXT, padding=2)
+                       fontsize=SMALLEST_TEXT, padding=2, zorder=3,
+                       bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none"})
         axis.set_ylim(0, max(counts.max(), 1) * 1.18)  # room for the count above the tallest bar
         axis.set_title(f"{name} answers ({int(chosen.sum()):,})")
         axis.set_xlabel("confidence (highest softmax probability)")
         axis.yaxis.set_major_locator(MaxNLocator(integer=True))
         axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
         if threshold is not None:
-            axis.axvline(threshold, color="black", linestyle="--", linewidth=1.5,
+            axis.axvline(threshold, color="black", linestyle="--", linewidth=1.5, zorder=2,
                          label=f"threshold {threshold:g}")
     axes[0].set_ylabel("test images")
     if threshold is not None:

@@ -420,9 +420,9 @@ def test_confidence_counts_right_and_wrong_answers_each_on_its_own_panel(mnist, 
         assert axis.get_ylim()[1] > max(heights)  # the tallest bar's count fits
         dashed = [line for line in axis.get_lines() if line.get_linestyle() == "--"]
         assert len(dashed) == 1 and list(dashed[0].get_xdata()) == [0.9, 0.9]
-        # 0.9 is a bin edge: the line passes under each count, which sits on white
+        # 0.9 is a bin edge: the line passes under the count above that bin, which sits on white
         for text in axis.texts:
-            assert text.get_zorder() > dashed[0].get_zorder()
+            assert text.get_zorder() > dashed[0].get_zorder()  # text is drawn after lines
             assert text.get_bbox_patch().get_facecolor() == (1.0, 1.0, 1.0, 1.0)
     assert left.get_ylabel() == "test images"
     assert [text.get_text() for text in right.get_legend().get_texts()] == ["threshold 0.9"]

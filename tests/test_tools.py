@@ -228,21 +228,21 @@ def test_make_tests_last_line_names_every_skipped_test(tmp_path):
         "@pytest.mark.xfail(reason='rounding differs on ARM')\n"
         "def test_known():\n    assert 0.1 + 0.2 == 0.3\n")
     (tmp_path / "test_module.py").write_text(
-        "import pytest\n\npytest.skip('needs JupyterLab', allow_module_level=True)\n\n\n"
+        "import pytest\n\npytest.skip(\"needs JupyterLab (the 'lab' extra)\", allow_module_level=True)\n\n\n"
         "def test_lab():\n    pass\n")
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                     f"--junitxml={report}", str(tmp_path / "test_some.py")],
                    cwd=tmp_path, capture_output=True, check=True)
     xfailed = summarize(report)
     assert xfailed.returncode == 0
-    assert "all checks passed (1 test, none skipped; 1 expected to fail" in xfailed.stdout
+    assert "all checks passed (1 test, none skipped, 1 marked expected to fail (xfail))" in xfailed.stdout
     assert "test_known: rounding differs on ARM" in xfailed.stdout
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                     f"--junitxml={report}", str(tmp_path / "test_module.py")],
                    cwd=tmp_path, capture_output=True)  # exit status 5: no test collected
     module = summarize(report)
     assert "0 tests passed, 1 SKIPPED" in module.stdout
-    assert "skipped at collection: needs JupyterLab" in module.stdout
+    assert "skipped at collection: needs JupyterLab (the 'lab' extra)\n" in module.stdout
 
     (tmp_path / "test_some.py").write_text("def test_runs():\n    assert 1 + 1 == 3\n")
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -274,8 +274,17 @@ def test_the_runner_under_make_test_fails_when_the_shipped_series_is_not_the_def
     # A setting left in the environment is not a stale reference: the message says which to unset.
     metrics["changes"] = ["EPOCHS=3"]
     write_with_sidecar(metrics_file, json.dumps(metrics), started)
+    monkeypatch.setenv("MNIST_CNN_EPOCHS", "3")
     why = runner.not_the_default("fashion_mnist", started)
-    assert "unset MNIST_CNN_EPOCHS" in why and "default_reference.json" not in why
+    assert "unset MNIST_CNN_EPOCHS in the environment" in why and "default_reference.json" not in why
+    monkeypatch.delenv("MNIST_CNN_EPOCHS")  # then it was edited in notebook 03
+    why = runner.not_the_default("fashion_mnist", started)
+    assert "restore the shipped value of EPOCHS in its notebook" in why
+    # An optimizer label holds "=" too (a schedule's arguments): a change in the code, not a setting.
+    metrics["changes"] = ["optimizer in the code (Adam, learning rate ExponentialDecay(decay_rate=0.9))"]
+    write_with_sidecar(metrics_file, json.dumps(metrics), started)
+    why = runner.not_the_default("fashion_mnist", started)
+    assert "default_reference.json" in why and "unset" not in why and "restore" not in why
 
 
 def test_make_test_runs_the_fashion_series_expecting_the_default():

@@ -2,8 +2,9 @@
 
 Each pytest run of `make test` writes a JUnit report into build/test-reports/. A skipped test is
 not a passed one: the browser tests skip on a machine without Chromium, the data tests without
-an MNIST copy. This prints them by name so that "passed" never hides them, and exits non-zero
-when a report is missing or records a failure.
+an MNIST copy. This prints them by name so that "passed" never hides them, lists the tests
+marked expected to fail (xfail) apart, and exits non-zero when a report is missing or records a
+failure (a strict xfail that passed is one).
 
     .venv/bin/python tools/test_summary.py build/test-reports/unit.xml build/test-reports/...
 """
@@ -11,6 +12,7 @@ when a report is missing or records a failure.
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -22,15 +24,20 @@ class Tally:
     passed: int = 0
     failed: int = 0
     skipped: list[str] = field(default_factory=list)
-    expected_failures: list[str] = field(default_factory=list)  # xfail: ran, and failed as marked
+    expected_failures: list[str] = field(default_factory=list)  # marked xfail (ran and failed, or not run)
 
 
 def skip_reason(skip: ET.Element) -> str:
     """The reason pytest gave. A module skipped at collection is reported as the message
-    "collection skipped", with the reason in the element's text: "(path, line, 'Skipped: why')"."""
+    "collection skipped", with the reason in the element's text, a tuple's repr:
+    "('path', line, 'Skipped: why')"."""
     message = skip.get("message") or "no reason given"
-    if message == "collection skipped" and skip.text and "Skipped: " in skip.text:
-        return "skipped at collection: " + skip.text.split("Skipped: ", 1)[1].rstrip("')\"")
+    if message == "collection skipped" and skip.text:
+        try:
+            reason = str(ast.literal_eval(skip.text.strip())[2])
+        except (ValueError, SyntaxError, IndexError, TypeError):
+            return message
+        return "skipped at collection: " + reason.removeprefix("Skipped: ")
     return message
 
 
@@ -61,15 +68,17 @@ def tests(count: int) -> str:
 def summary(result: Tally) -> str:
     if result.failed:
         return f"make test: {tests(result.failed)} FAILED ({result.passed:,} passed)"
-    expected = ""
-    if result.expected_failures:
-        expected = (f"; {len(result.expected_failures):,} expected to fail and failed: "
-                    + "; ".join(result.expected_failures))
+    xfails = len(result.expected_failures)
+    counted = f", {xfails:,} marked expected to fail (xfail)" if xfails else ""
     if not result.skipped:
-        return f"make test: all checks passed ({tests(result.passed)}, none skipped{expected})"
-    lines = [f"make test: {tests(result.passed)} passed, {len(result.skipped):,} SKIPPED "
-             f"(not checked on this machine){expected}:"]
-    lines += [f"  - {reason}" for reason in result.skipped]
+        lines = [f"make test: all checks passed ({tests(result.passed)}, none skipped{counted})"]
+    else:
+        lines = [f"make test: {tests(result.passed)} passed{counted}, {len(result.skipped):,} SKIPPED "
+                 "(not checked on this machine):"]
+        lines += [f"  - {reason}" for reason in result.skipped]
+    if xfails:
+        lines.append("marked expected to fail (xfail), not counted as passed:")
+        lines += [f"  - {reason}" for reason in result.expected_failures]
     return "\n".join(lines)
 
 

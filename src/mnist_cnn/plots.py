@@ -203,9 +203,10 @@ def plot_confidence(confidence: np.ndarray, correct: np.ndarray,
     for axis, chosen, name, colour in ((axes[0], correct, "right", "seagreen"),
                                        (axes[1], ~correct, "wrong", "crimson")):
         counts, _, bars = axis.hist(confidence[chosen], bins=bins, color=colour, edgecolor="white")
-        # On white, above the threshold line: a threshold on a bin edge would cross the count.
+        # On white: a threshold on a bin edge would otherwise cross the count (text is drawn
+        # above lines, so the box hides the line behind it).
         axis.bar_label(bars, labels=[f"{int(count):,}" if count else "" for count in counts],
-                       fontsize=SMALLEST_TEXT, padding=2, zorder=3,
+                       fontsize=SMALLEST_TEXT, padding=2,
                        bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none"})
         axis.set_ylim(0, max(counts.max(), 1) * 1.18)  # room for the count above the tallest bar
         axis.set_title(f"{name} answers ({int(chosen.sum()):,})")
@@ -213,7 +214,7 @@ def plot_confidence(confidence: np.ndarray, correct: np.ndarray,
         axis.yaxis.set_major_locator(MaxNLocator(integer=True))
         axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
         if threshold is not None:
-            axis.axvline(threshold, color="black", linestyle="--", linewidth=1.5, zorder=2,
+            axis.axvline(threshold, color="black", linestyle="--", linewidth=1.5,
                          label=f"threshold {threshold:g}")
     axes[0].set_ylabel("test images")
     if threshold is not None:

@@ -27,7 +27,7 @@ from .datasets import DATASET_ENV_VAR, get_dataset
 from .experiments import Comparison
 from .handoff import sidecar_path
 from .paths import LOG_ENV_VAR, NOTEBOOKS, ProjectPaths, find_project_root
-from .settings import ENV_PREFIX
+from .settings import ENV_PREFIX, HYPERPARAMETERS
 
 # What `make run` runs: the six stages of the study, the look inside the trained network and
 # the appendix. Notebook 07 (tuning) is optional and long: `make tune`.
@@ -176,15 +176,22 @@ def not_the_default(dataset: str, since: dt.datetime) -> str | None:
     if not changes:
         return None
     logged = f"notebook 04 logged this run as an experiment ({', '.join(changes)}), not the default."
-    settings = [change.split("=")[0] for change in changes if "=" in change]
-    if settings:
-        # "EPOCHS=3": a hyperparameter set from outside (or edited in its notebook), not a stale reference
-        variables = ", ".join(ENV_PREFIX + name for name in settings)
-        return (f"{logged} A hyperparameter differs from the shipped value: unset {variables} in "
-                "the environment (or restore the value in its notebook) and run again")
-    return (f"{logged} With the notebooks and settings as shipped, the default's signature in "
-            "src/mnist_cnn/default_reference.json no longer matches what notebooks 02-03 build: "
-            "re-measure it (tools/benchmark.py) and see what changed")
+    settings = [name for change in changes
+                if (name := change.split("=", 1)[0]) in HYPERPARAMETERS and "=" in change]
+    in_code = [change for change in changes if change.split("=", 1)[0] not in HYPERPARAMETERS]
+    reasons = []
+    if settings:  # "EPOCHS=3": a hyperparameter set from outside or edited in its notebook
+        set_outside = [ENV_PREFIX + name for name in settings if ENV_PREFIX + name in os.environ]
+        edited = [name for name in settings if ENV_PREFIX + name not in os.environ]
+        if set_outside:
+            reasons.append(f"unset {', '.join(set_outside)} in the environment")
+        if edited:
+            reasons.append(f"restore the shipped value of {', '.join(edited)} in its notebook")
+    if in_code:
+        reasons.append("if the notebooks and settings are as shipped, the default's signature in "
+                       "src/mnist_cnn/default_reference.json no longer matches what notebooks 02-03 "
+                       "build: re-measure it (tools/benchmark.py) and see what changed")
+    return f"{logged} To run the default: {'; '.join(reasons)}"
 
 
 def warn_if_saved_code_is_stale() -> None:

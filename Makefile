@@ -101,8 +101,8 @@ lab-refresh: setup  ## Replace lab/'s copies of REFRESH="03 07" by the current n
 from-notebooks: setup  ## Copy the notebooks' #@save cells into src/mnist_cnn/from_notebooks.py (after editing one)
 	$(BIN)/python -m mnist_cnn.save_cells
 
-notebooks: data  ## Maintainers: rerun the series (not 07) and store the outputs in the notebooks
-	$(BIN)/python -m mnist_cnn.runner --inplace
+notebooks: data  ## Maintainers: rerun the series (not 07) and store the outputs in the notebooks (refused on another numerics path than the stored one unless RESTORE_FLAGS=--new-path)
+	$(BIN)/python -m mnist_cnn.runner --inplace $(RESTORE_FLAGS)
 
 student: setup  ## The student edition: build/student/ and a zip to hand out (no outputs, solutions or keys)
 	$(BIN)/python tools/build_student.py --out build/student

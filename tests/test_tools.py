@@ -297,3 +297,34 @@ def test_make_test_runs_the_fashion_series_expecting_the_default():
     assert len(fashion_series) == 1 and "--expect-default" in fashion_series[0].split()
     reader = [line for line in dry_run("fashion") if "runner --dataset fashion_mnist" in line]
     assert len(reader) == 1 and "--expect-default" not in reader[0]
+
+
+def test_the_runner_refuses_to_restore_part_of_the_series_on_another_numerics_path(root, monkeypatch, capsys):
+    """The stored notebooks quote each other's numbers; re-storing some of them on another kind
+    of machine would make 04's error count disagree with 05's. --new-path is the way to say
+    that everything is being re-stored."""
+    import nbformat
+
+    stored = "oneDNN on, 2 threads, AMD EPYC (AVX-512)"
+    here = "oneDNN on, 2 threads, Intel(R) Xeon(R) Processor (AVX-512)"
+    book = nbformat.v4.new_notebook(metadata={"mnist_cnn": {"outputs_computed_on": stored}})
+    nbformat.write(book, root / "notebooks" / runner.NOTEBOOKS["03"])
+    monkeypatch.setenv("MNIST_CNN_ROOT", str(root))
+    assert runner.stored_outputs_path() == stored
+    assert runner.mixing_paths(["08"], stored, stored) is None
+    assert runner.mixing_paths(["08"], here, None) is None  # nothing recorded: nothing to mix
+    why = runner.mixing_paths(["05", "08"], here, stored)
+    assert stored in why and here in why and "05 08" in why and "--new-path" in why
+
+    executed = []
+    monkeypatch.setattr(runner, "_numerics_of_kernels", lambda: here)
+    monkeypatch.setattr(runner, "run_series", lambda *args, **kwargs: executed.append(args) or {})
+    monkeypatch.setattr(runner, "warn_if_saved_code_is_stale", lambda: None)
+    assert runner.main(["--inplace", "08"]) == 2 and not executed
+    assert "refused: the stored notebooks were computed on" in capsys.readouterr().err
+    assert runner.main(["--inplace", "--solutions", "08"]) == 2 and not executed
+    assert runner.main(["08"]) == 0 and executed  # not --inplace: build/executed/, nothing stored
+    monkeypatch.setattr(runner, "_numerics_of_kernels", lambda: stored)
+    assert runner.main(["--inplace", "08"]) == 0  # the stored kind of machine
+    monkeypatch.setattr(runner, "_numerics_of_kernels", lambda: here)
+    assert runner.main(["--inplace", "--new-path", "08"]) == 0

@@ -181,3 +181,32 @@ def test_the_numerics_path_names_a_cap_on_onednns_instructions():
             == "oneDNN on (AVX2 at most), 2 threads, AMD EPYC (AVX-512)")
     assert (describe_numerics({**path, "onednn": False, "intra_op_threads": 1, "onednn_isa_cap": "AVX2"})
             == "oneDNN off, 1 thread, AMD EPYC (AVX-512)")  # the cap acts on oneDNN alone
+
+
+def test_the_stored_notebooks_were_computed_on_one_numerics_path():
+    """The notebooks quote each other's numbers (04's errors are 05's wrong answers and 08's
+    comparison): a series re-stored in part on another machine would contradict itself.
+    `runner --inplace` refuses that; this catches a store that went around it."""
+    recorded = {path.relative_to(ROOT / "notebooks").as_posix():
+                nbformat.read(path, as_version=4).metadata.get("mnist_cnn", {}).get("outputs_computed_on")
+                for path in SERIES_BOOKS + SOLUTION_BOOKS}
+    assert len(set(recorded.values())) == 1, recorded
+
+
+def stored_output(number: str, pattern: str) -> re.Match:
+    book = nbformat.read(ROOT / "notebooks" / NOTEBOOKS[number], as_version=4)
+    for cell in book.cells:
+        if cell.cell_type == "code" and (found := re.search(pattern, output_text(cell))):
+            return found
+    raise AssertionError(f"{NOTEBOOKS[number]}: no stored output matches {pattern!r}")
+
+
+def test_the_stored_notebooks_agree_on_the_trained_networks_test_errors():
+    """One trained network, one count of test errors, wherever a stored notebook prints it."""
+    evaluated = stored_output("04", r"test accuracy: (\d+\.\d+)%  \((\d+) errors\)")
+    predicted = stored_output("05", r"([\d,]+) right, (\d+) wrong \((\d+\.\d+)% accuracy\)")
+    compared = stored_output("08", r"CNN: (\d+\.\d+)% test accuracy.*\n.*\(\d+ against (\d+)\)")
+    errors = {"04": evaluated[2], "05": predicted[2], "08": compared[2]}
+    assert len(set(errors.values())) == 1, errors
+    assert evaluated[1] == predicted[3] == compared[1]
+    assert int(predicted[1].replace(",", "")) + int(predicted[2]) == 10_000

@@ -73,6 +73,30 @@ def _numerics_of_kernels() -> str:
     return describe_numerics()
 
 
+def stored_outputs_path(root: Path | None = None) -> str | None:
+    """The numerics path that computed the stored outputs of notebook 03, whose trained network
+    every later notebook's numbers come from (None: not recorded)."""
+    import nbformat
+
+    notebook = (root or find_project_root()) / "notebooks" / NOTEBOOKS["03"]
+    try:
+        book = nbformat.read(notebook, as_version=4)
+    except (OSError, ValueError):
+        return None
+    return book.metadata.get("mnist_cnn", {}).get("outputs_computed_on")
+
+
+def mixing_paths(numbers: list[str], here: str, stored: str | None) -> str | None:
+    """Why re-storing `numbers` on the path `here` would mix two machines' numbers in the stored
+    series, or None when it would not."""
+    if stored is None or here == stored:
+        return None
+    return (f"the stored notebooks were computed on {stored}, and this machine's kernels are {here}. "
+            f"Re-storing {' '.join(numbers)} alone would mix two machines' numbers in one series "
+            "(say 04's error count against 05's and 08's). Re-store on a machine of the stored kind, "
+            "or re-store everything on this one (the series, 07 and the solutions) with --new-path")
+
+
 def cell_timeout(number: str) -> int:
     """Seconds one cell of notebook `number` may run: 07's full run trains its two candidates on
     three seeds in one cell (six networks of several minutes each); everything else finishes in
@@ -219,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inplace", action="store_true", help="store outputs in the notebooks")
     parser.add_argument("--solutions", action="store_true",
                         help="run the worked solutions of the notebooks named instead of the notebooks")
+    parser.add_argument("--new-path", action="store_true",
+                        help="with --inplace: store outputs computed on another numerics path than "
+                             "the stored notebooks' (re-store everything, or the series mixes machines)")
     parser.add_argument("--expect-default", action="store_true",
                         help="fail unless notebook 04 logs the run as the default (make test: the "
                              "series as shipped)")
@@ -229,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown notebook numbers {unknown}; choose from {sorted(NOTEBOOKS)}")
     warn_if_saved_code_is_stale()
+    restoring = args.inplace and not args.new_path and args.dataset == "mnist"
+    if restoring and (why := mixing_paths(args.numbers, _numerics_of_kernels(), stored_outputs_path())):
+        print(f"refused: {why}", file=sys.stderr)
+        return 2
     started = dt.datetime.now(dt.UTC)
     if args.solutions:
         numbers = args.numbers if args.numbers != list(SERIES) else sorted(NOTEBOOKS)

@@ -200,9 +200,9 @@ def not_the_default(dataset: str, since: dt.datetime) -> str | None:
     if not changes:
         return None
     logged = f"notebook 04 logged this run as an experiment ({', '.join(changes)}), not the default."
-    settings = [name for change in changes
-                if (name := change.split("=", 1)[0]) in HYPERPARAMETERS and "=" in change]
-    in_code = [change for change in changes if change.split("=", 1)[0] not in HYPERPARAMETERS]
+    named = [change.split("=", 1)[0] for change in changes]  # "EPOCHS=3" -> "EPOCHS"
+    settings = [name for name in named if name in HYPERPARAMETERS]
+    in_code = len(settings) < len(changes)  # "architecture in the code (...)", "optimizer in the code (...)"
     reasons = []
     if settings:  # "EPOCHS=3": a hyperparameter set from outside or edited in its notebook
         set_outside = [ENV_PREFIX + name for name in settings if ENV_PREFIX + name in os.environ]

@@ -1,24 +1,13 @@
-"""The student edition: `make student` -> build/student/mnist-cnn-student/ and a zip to hand out.
+"""The student edition: `make student` -> build/student/mnist-cnn-student/ and its zip.
 
-What a student gets, and nothing else:
-- the notebooks 01-09 with every output cleared (they run them themselves), each exercise in a
-  cell of its own with an empty code cell under it for the answer, and no link to the worked
-  solutions;
-- the package the notebooks import (`src/mnist_cnn`, without the test and maintenance modules),
-  `pyproject.toml`, the sample digit and the tuning results 07 reads;
-- `requirements.txt`: the project's `requirements-notebooks.txt`, the pinned versions of what the
-  notebooks need (without the maintainers' site, test, lint and browser tools);
-- `docs/questionnaires.md`: the questions to answer after each notebook (beside `notebooks/`, as
-  in the repository, so its links to the notebooks work);
-- a short README: how to install and start, where the data comes from, the questionnaires, how to
-  hand in runs.
-No worked solutions, no answer keys (`docs/teaching_answers.md` stays with the teacher), no
-teacher's guide, no tests.
+The lesson notebooks with every output cleared and an empty answer cell under each exercise,
+the package they import, the pinned requirements of the notebooks, install.py, the
+questionnaires and the docs the notebooks link to, and a README for students. No worked
+solutions, answer keys or teacher's guide.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import shutil
 import sys
@@ -29,78 +18,58 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 EDITION = "mnist-cnn-student"
-# Modules the notebooks never import: the exercises' test registry, the portability run, the
-# solutions' helper.
-NOT_FOR_STUDENTS = ("exercises.py", "portability.py", "solutions.py")
-QUESTIONNAIRES = "questionnaires.md"  # the questions only: their keys are the teacher's part
 SOLUTIONS_LINE = re.compile(r"^Worked solutions, for after you have tried:.*\n\n?", re.MULTILINE)
+TEACHERS_ONLY = ("teaching.md", "teaching_answers.md")  # the guide and the questionnaires' keys
 
 README = """# How a convolutional network learns to read handwritten digits: student edition
 
-Nine Jupyter notebooks that build, train, test and open up a convolutional network that reads
-the MNIST handwritten digits. The notebooks come without outputs: you run every cell yourself.
-Each exercise has an empty cell under it for your answer.
+Jupyter notebooks that build, train, test and open up a convolutional network that reads the
+MNIST handwritten digits. They come without outputs: you run every cell yourself. Each exercise
+has an empty cell under it for your answer. Work through them in this order: 01, 02, 03, 04, 05,
+06, 08a, 08b; then 07a and 07b (optional) and 09 (the appendix).
 
 ## Set up (once)
 
-You need Python 3.11 (or 3.13, tested on the first three notebooks) and about 3 GB of disk. In this folder:
+You need Python 3.11, 3.12 or 3.13 and about 3 GB of disk; `install.py` says what to do if your
+Python cannot run the series. In this folder:
 
-```bash
-python3.11 -m venv .venv
-source .venv/bin/activate            # Windows: .venv\\Scripts\\activate
-pip install -r requirements.txt
-pip install --no-deps -e .
-jupyter lab notebooks/
-```
+| your computer | set up | open the notebooks |
+|---|---|---|
+| Linux, macOS (Apple silicon) | `python3 install.py` | `.venv/bin/python -m mnist_cnn lab` |
+| Windows (PowerShell) | `py -3.12 install.py` | `.venv\\Scripts\\python -m mnist_cnn lab` |
 
-If your teacher gave you a folder of wheels (for a class without internet), install from it
-instead: `pip install --no-index --find-links WHEELS -r requirements.txt`.
+Your teacher may give you a folder of wheels for a class without internet: then
+`python3 install.py --wheels FOLDER` (Windows: `py -3.12 install.py --wheels FOLDER`) installs
+everything from it, without the internet. On Windows, unzip this folder near the top of a drive
+(say `C:\\mnist`): some of TensorFlow's files have long paths.
+
+No computer that installs? Every notebook has an "Open in Colab" link at its top: it runs in
+Google Colab, nothing to install.
 
 ## The data
 
 Notebook 01 downloads MNIST once with Keras. Without internet, put the four MNIST files
-(`train-images-idx3-ubyte.gz` and the three others) in `data/raw/mnist/`, or point the
-environment variable `MNIST_DATA_DIR` at their folder. Every file is checked against the
-published checksums.
-
-## Reading order
-
-01 data, 02 model, 03 training, 04 evaluation, 05 errors, 06 save and use, 08 inside the
-network, then 07 (tuning, optional and long) and 09 (the appendix). Each notebook reads what
-the previous ones wrote, so run them in that order once.
+(`train-images-idx3-ubyte.gz` and the three others) in `data/raw/mnist/` (here). Every file is
+checked against the published checksums.
 
 ## Questions to check yourself
 
-[The questionnaires](docs/questionnaires.md) ask 8 to 12 questions about each notebook: what
-happens, why, and what if. Answer them after you have run the notebook; every answer is in its
-text, its figures or its outputs.
-
-## Your numbers
-
-Your computer computes the last digits of every trained number in its own way (another CPU,
-another number of threads), so your accuracy can differ from a classmate's by a few tenths of a
-point with the same settings. The notebooks say what should hold on every machine, and check
-it.
+[The questionnaires](docs/questionnaires.md) ask 8 to 12 questions about each notebook.
 
 ## Handing in your runs
 
-After you trained (notebooks 03 and 04), write your runs to one small file and hand it in:
-
-```bash
-python -m mnist_cnn.classroom export YOURNAME        # writes reports/class/YOURNAME.runs.json
-```
+Notebook 04 logs every training run. To hand in yours for the class view:
+`.venv/bin/python -m mnist_cnn export YOURNAME --to FOLDER` (Windows: `.venv\\Scripts\\python`),
+with FOLDER your class's shared folder (or hand in `reports/experiments.csv`).
 """
 
 
 def split_exercises(source: str) -> list[nbformat.NotebookNode]:
-    """A markdown cell holding '## Exercises' as cells: what comes before, the exercises'
-    introduction, each exercise followed by an empty code cell for the answer, and what
-    follows the list (the link to the next notebook)."""
+    """The cell holding '## Exercises' as cells: before it, the heading, each exercise followed by
+    an empty code cell (tagged `answer`), and what follows the list."""
     before, after = source.split("## Exercises", 1)
-    after = SOLUTIONS_LINE.sub("", after)
-    lines = after.split("\n")
     intro, exercises, tail, current = [], [], [], None
-    for line in lines:
+    for line in SOLUTIONS_LINE.sub("", after).split("\n"):
         if re.match(r"^\d+\. ", line):
             current = [line]
             exercises.append(current)
@@ -110,17 +79,12 @@ def split_exercises(source: str) -> list[nbformat.NotebookNode]:
             intro.append(line)
         else:
             tail.append(line)
-    cells = []
-    if before.strip():
-        cells.append(nbformat.v4.new_markdown_cell(before.rstrip()))
+    cells = [nbformat.v4.new_markdown_cell(before.rstrip())] if before.strip() else []
     cells.append(nbformat.v4.new_markdown_cell(("## Exercises" + "\n".join(intro)).rstrip()))
     for exercise in exercises:
-        text = "\n".join(line.strip() for line in exercise).strip()
-        number = text.split(".", 1)[0]
-        cells.append(nbformat.v4.new_markdown_cell(f"**Exercise {number}.** {text.split('. ', 1)[1]}"))
-        answer = nbformat.v4.new_code_cell(f"# Exercise {number}: your answer\n")
-        answer.metadata["tags"] = ["answer"]
-        cells.append(answer)
+        number, text = "\n".join(line.strip() for line in exercise).strip().split(". ", 1)
+        cells.append(nbformat.v4.new_markdown_cell(f"**Exercise {number}.** {text}"))
+        cells.append(nbformat.v4.new_code_cell(f"# Exercise {number}: your answer\n", metadata={"tags": ["answer"]}))
     if "\n".join(tail).strip():
         cells.append(nbformat.v4.new_markdown_cell("\n".join(tail).strip()))
     return cells
@@ -132,54 +96,45 @@ def student_notebook(path: Path) -> nbformat.NotebookNode:
     for cell in book.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-        if cell.cell_type == "markdown" and "## Exercises" in cell.source:
+        elif "## Exercises" in cell.source:
             cells.extend(split_exercises(cell.source))
+            continue
         else:
             cell.source = SOLUTIONS_LINE.sub("", cell.source)
-            cells.append(cell)
+        cells.append(cell)
     book.cells = cells
     book.metadata.pop("widgets", None)
-    book.metadata.pop("mnist_cnn", None)  # the stored outputs' record: there are none
     return book
 
 
-def build(out: Path) -> tuple[Path, Path]:
-    """The edition's folder under `out` and its zip beside it."""
-    folder = Path(out) / EDITION
+def build(out: Path) -> Path:
+    """The edition's folder under `out`, and its zip beside it (returned)."""
+    folder = out / EDITION
     shutil.rmtree(folder, ignore_errors=True)
-    (folder / "notebooks").mkdir(parents=True)
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    (folder / "notebooks" / "results").mkdir(parents=True)
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb")):
         nbformat.write(student_notebook(path), folder / "notebooks" / path.name)
-    for extra in ("images", "results"):
-        shutil.copytree(ROOT / "notebooks" / extra, folder / "notebooks" / extra)
+    for result in (ROOT / "notebooks" / "results").glob("*"):
+        shutil.copy(result, folder / "notebooks" / "results")
     shutil.copytree(ROOT / "src" / "mnist_cnn", folder / "src" / "mnist_cnn",
-                    ignore=shutil.ignore_patterns("__pycache__", *NOT_FOR_STUDENTS))
-    (folder / "docs").mkdir()
-    shutil.copy(ROOT / "docs" / QUESTIONNAIRES, folder / "docs" / QUESTIONNAIRES)  # not the keys
-    shutil.copy(ROOT / "pyproject.toml", folder)
-    shutil.copy(ROOT / "requirements-notebooks.txt", folder / "requirements.txt")
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "docs", folder / "docs", ignore=shutil.ignore_patterns(*TEACHERS_ONLY))
+    for name in ("pyproject.toml", "install.py", "LICENSE", "requirements-notebooks.txt"):
+        shutil.copy(ROOT / name, folder)
+    (folder / "requirements.txt").write_text("-r requirements-notebooks.txt\n")  # install.py --dev
     (folder / "README.md").write_text(README, encoding="utf-8")
-    (folder / "data" / "raw").mkdir(parents=True)
-    archive = Path(out) / f"{EDITION}.zip"
-    temporary = archive.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as bundle:
+    (folder / "data" / "raw" / "mnist").mkdir(parents=True)
+    (folder / "data" / "raw" / "mnist" / "PUT_THE_MNIST_FILES_HERE.txt").write_text(
+        "Without internet, copy train-images-idx3-ubyte.gz and the three other MNIST files here.\n")
+    archive = out / f"{EDITION}.zip"
+    partial = archive.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as bundle:
         for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                bundle.write(path, path.relative_to(out))
-    temporary.replace(archive)
-    return folder, archive
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "student")
-    args = parser.parse_args(argv)
-    folder, archive = build(args.out)
-    size = archive.stat().st_size / 1e6
-    print(f"Wrote {folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder} and "
-          f"{archive.name} ({size:.1f} MB): hand the zip out")
-    return 0
+            bundle.write(path, path.relative_to(out))  # folders too: data/raw/ arrives
+    partial.replace(archive)
+    return archive
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    archive = build(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "student")
+    print(f"wrote {archive} ({archive.stat().st_size / 1e6:.1f} MB): hand it out")

@@ -46,8 +46,13 @@ site: setup  ## The reference site from the stored notebooks, offline: build/sit
 from-notebooks: setup  ## After editing a #@save cell or the repository address: regenerate
 	$(BIN)/python tools/save_cells.py
 
+PY ?= 3.12
+test-python: data  ## Notebooks 01-04 under nbval with another Python (make test-python PY=3.13)
+	$(BIN)/python tools/test_python.py $(PY)
+
 WHEELHOUSE ?= build/wheelhouse
-wheelhouse: setup  ## Wheels for a class without internet (PLATFORM=win_amd64, macosx_12_0_arm64, ...)
+PLATFORM ?= linux
+wheelhouse: setup  ## Wheels for a class without internet: PLATFORM=linux, windows or macos
 	$(BIN)/python tools/wheelhouse.py $(WHEELHOUSE) $(PLATFORM)
 
 clean:  ## Delete generated data, models and reports (keeps .venv, data/raw and lab/)

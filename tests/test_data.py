@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import gzip
 
+import mnist_cnn
+from mnist_cnn.data import DamagedFileError, DataError, Files, MissingInputError, copy_offline, load_raw
+
 import keras
 import numpy as np
 import pytest
-
-import mnist_cnn
-from mnist_cnn.data import DamagedFileError, DataError, Files, MissingInputError, copy_offline, load_raw
 
 
 def test_real_mnist_loads_verified(mnist_copy):

@@ -6,11 +6,19 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from mnist_cnn.data import NOTEBOOKS
+from mnist_cnn.run import (
+    ParameterError,
+    check_settings,
+    execute,
+    inject,
+    parameters_of,
+    parse_settings,
+    shipped_settings,
+)
+
 import nbformat
 import pytest
-
-from mnist_cnn.data import NOTEBOOKS
-from mnist_cnn.run import ParameterError, check_settings, execute, inject, parameters_of, parse_settings, shipped_settings
 
 
 def notebook(parameters: str, body: str) -> nbformat.NotebookNode:

@@ -7,13 +7,6 @@ import base64
 import io
 
 import mnist_cnn  # noqa: F401  (first: quiet TensorFlow)
-import keras
-import matplotlib
-import nbformat
-import numpy as np
-import pytest
-from PIL import Image
-
 from mnist_cnn.data import load_raw
 from mnist_cnn.widgets import (
     SAMPLE_DIGIT,
@@ -28,15 +21,22 @@ from mnist_cnn.widgets import (
     transform_digit,
 )
 
+import keras
+import matplotlib
+import nbformat
+import numpy as np
+import pytest
+from PIL import Image
+
 matplotlib.use("Agg")
 CLASSES = list("0123456789")
 
 
 @pytest.fixture(scope="module")
 def digits():
-    from conftest import real_copy
-
     import os
+
+    from conftest import real_copy
 
     os.environ["MNIST_DATA_DIR"] = str(real_copy("mnist"))
     raw = load_raw("mnist")
@@ -155,7 +155,8 @@ def test_the_explorer_shows_what_the_sliders_do(model, digits):
 def test_the_progress_bar_follows_training(digits, monkeypatch):
     monkeypatch.setenv("MNIST_CNN_HEADLESS", "1")
     x, y = digits[0][:640, ..., None], digits[1][:640]
-    net = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    net = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                            keras.layers.Dense(10, activation="softmax")])
     net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     bar = ProgressBar(every_seconds=0)
     net.fit(x, y, epochs=2, batch_size=64, verbose=0, callbacks=[bar])

@@ -120,6 +120,14 @@ def generate() -> str:
         group = 0 if standard else 1 if root == "mnist_cnn" else 2
         return group, text.startswith("from"), text.split()[1].lower()
 
+    merged: dict[str, set[str]] = {}  # `from m import a` and `from m import b`: one line
+    for text, statement in list(imports.items()):
+        if isinstance(statement, ast.ImportFrom):
+            merged.setdefault(statement.module, set()).update(ast.unparse(alias) for alias in statement.names)
+            del imports[text]
+    for module, names in merged.items():
+        ordered = sorted(names, key=lambda name: (not name[0].isupper(), name))  # classes first, as isort does
+        imports[f"from {module} import {', '.join(ordered)}"] = None
     lines, group = [], None
     for text in sorted(imports, key=order):
         if group is not None and order(text)[0] != group:

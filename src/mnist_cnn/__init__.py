@@ -43,12 +43,22 @@ if "tensorflow" not in sys.modules:
     with _quiet_stderr():
         import tensorflow  # noqa: F401
 
-from .data import DATASETS, NOTEBOOKS, DataError, Files, MissingInputError, SeriesError, load_model  # noqa: E402
+from . import run  # noqa: E402
+from .data import (  # noqa: E402
+    DATASETS,
+    NOTEBOOKS,
+    DamagedFileError,
+    DataError,
+    Files,
+    MissingInputError,
+    SeriesError,
+    load_model,
+)
 
 STRICT_VARIABLE = "MNIST_CNN_STRICT"  # set by `make test`: the checks then assert
 
-__all__ = ["DATASETS", "NOTEBOOKS", "DataError", "Files", "MissingInputError", "SeriesError", "check",
-           "load_model", "setup"]
+__all__ = ["DATASETS", "NOTEBOOKS", "DamagedFileError", "DataError", "Files", "MissingInputError", "SeriesError",
+           "check", "load_model", "run", "setup"]
 
 
 def setup() -> None:

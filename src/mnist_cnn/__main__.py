@@ -93,16 +93,28 @@ def command_lab(args, root: Path) -> int:
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    print(f"lab/ holds your copies of the notebooks (delete one to get the current version back).")
+    print("lab/ holds your copies of the notebooks (delete one to get the current version back).")
     return subprocess.call([sys.executable, "-m", "jupyter", "lab", *LAB_OPTIONS, *args.items], cwd=lab)
 
 
 def command_test(args, root: Path) -> int:
-    """ruff, then every test in one pytest run: unit tests and the notebooks under nbval."""
+    """ruff, then one pytest run, in order: the unit tests, every lesson under nbval (its checks
+    assert), the series on Fashion-MNIST, every worked solution, then the editions, the browser
+    and Colab. Arguments after `test` go to pytest (say `-x`, or other paths to test only those)."""
     os.environ[STRICT_VARIABLE] = "1"
     if subprocess.call([sys.executable, "-m", "ruff", "check", "src", "tests", "tools", "notebooks"], cwd=root):
         return 1
-    return subprocess.call([sys.executable, "-m", "pytest", *args.items], cwd=root)
+    paths = [a for a in args.items if not a.startswith("-")]
+    if not paths:
+        tests = sorted(str(p.relative_to(root)) for p in (root / "tests").glob("test_*.py"))
+        slow = ["tests/test_fashion.py", "tests/test_editions.py", "tests/test_browser.py", "tests/test_colab.py"]
+        lessons = [f"notebooks/{NOTEBOOKS[key]}" for key in READING_ORDER]
+        solutions = [f"notebooks/solutions/{key}_solutions.ipynb" for key in READING_ORDER
+                     if (root / "notebooks" / "solutions" / f"{key}_solutions.ipynb").is_file()]
+        paths = [*[t for t in tests if t not in slow], *lessons, slow[0], *solutions, *slow[1:]]
+    options = [a for a in args.items if a.startswith("-")]
+    return subprocess.call([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
+                            "--nbval-cell-timeout=1800", "--durations=15", *options, *paths], cwd=root)
 
 
 def command_data(args, root: Path) -> int:
@@ -139,10 +151,7 @@ def command_class_report(args, root: Path) -> int:
 
 
 def command_student(args, root: Path) -> int:
-    from .student import build
-
-    print(f"wrote {build(root, root / 'build' / 'student').relative_to(root)}")
-    return 0
+    return subprocess.call([sys.executable, str(root / "tools" / "build_student.py")])
 
 
 def main(argv: list[str] | None = None) -> int:

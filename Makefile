@@ -31,7 +31,7 @@ test: data  ## Every test: ruff, unit tests, every notebook and worked solution 
 notebooks: data  ## Re-store every notebook's and worked solution's outputs, on this machine
 	$(RUN) notebooks
 
-tune: data  ## Notebook 07a's full search (about N minutes on 2 cores) -> notebooks/results/
+tune: data  ## Notebook 07a's search of record (about half an hour on 2 cores) -> notebooks/results/
 	$(RUN) run 07a TUNING=\"full\"
 
 bench: data  ## The training benchmark: the default against today's baseline, seeds 42-46

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -20,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EDITION = "mnist-cnn-student"
 SOLUTIONS_LINE = re.compile(r"^Worked solutions, for after you have tried:.*\n\n?", re.MULTILINE)
 TEACHERS_ONLY = ("teaching.md", "teaching_answers.md")  # the guide and the questionnaires' keys
+MAINTAINERS_ONLY = ("architecture.md", "performance.md")  # about the repository's tools: linked online
+REPOSITORY = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+ONLINE_DOCS = re.compile(r"\]\((?:\.\./)?(docs/(?:%s))" % "|".join(map(re.escape, MAINTAINERS_ONLY)))
 
 README = """# How a convolutional network learns to read handwritten digits: student edition
 
@@ -101,6 +105,8 @@ def student_notebook(path: Path) -> nbformat.NotebookNode:
             continue
         else:
             cell.source = SOLUTIONS_LINE.sub("", cell.source)
+        if cell.cell_type == "markdown":
+            cell.source = ONLINE_DOCS.sub(rf"]({REPOSITORY}/blob/main/\1", cell.source)
         cells.append(cell)
     book.cells = cells
     book.metadata.pop("widgets", None)
@@ -118,7 +124,8 @@ def build(out: Path) -> Path:
         shutil.copy(result, folder / "notebooks" / "results")
     shutil.copytree(ROOT / "src" / "mnist_cnn", folder / "src" / "mnist_cnn",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "docs", folder / "docs", ignore=shutil.ignore_patterns(*TEACHERS_ONLY))
+    shutil.copytree(ROOT / "docs", folder / "docs",
+                    ignore=shutil.ignore_patterns(*TEACHERS_ONLY, *MAINTAINERS_ONLY))
     for name in ("pyproject.toml", "install.py", "LICENSE", "requirements-notebooks.txt"):
         shutil.copy(ROOT / name, folder)
     (folder / "requirements.txt").write_text("-r requirements-notebooks.txt\n")  # install.py --dev

@@ -3,7 +3,7 @@
     python -m mnist_cnn run [NAME=VALUE ...]      run the series headless (01-06, 08a, 08b, 09)
     python -m mnist_cnn run 03 04 EPOCHS=1        some notebooks, with a setting changed
     python -m mnist_cnn lab                       JupyterLab on your copy of the notebooks (lab/)
-    python -m mnist_cnn notebooks [03 ...]        re-store the notebooks' outputs in place
+    python -m mnist_cnn notebooks [03 03_solutions ...]  re-store outputs in place
     python -m mnist_cnn test                      every test (what CI runs)
     python -m mnist_cnn student                   the student edition, as a zip
     python -m mnist_cnn data --from FOLDER        copy an offline copy of the data (verified)
@@ -35,7 +35,11 @@ LAB_OPTIONS = [  # a closed notebook's kernel (1 to 2 GB) is shut down after 15 
 
 def _notebook(root: Path, key: str, solutions: bool = False) -> Path:
     if solutions:
-        return root / "notebooks" / "solutions" / f"{key}_solutions.ipynb"
+        path = root / "notebooks" / "solutions" / f"{key}_solutions.ipynb"
+        if not path.is_file():
+            raise ParameterError(f"There are no worked solutions {key}_solutions: choose among "
+                                 f"{', '.join(k + '_solutions' for k in READING_ORDER)}.")
+        return path
     if key not in NOTEBOOKS:
         raise ParameterError(f"There is no notebook {key}: choose among {', '.join(READING_ORDER)}.")
     return root / "notebooks" / NOTEBOOKS[key]
@@ -64,8 +68,8 @@ def command_run(args, root: Path) -> int:
         log = root / "build" / "re-store-experiments.csv"
         log.unlink(missing_ok=True)
         os.environ["MNIST_CNN_EXPERIMENT_LOG"] = str(log)
-        lessons = [k for k in (keys or READING_ORDER) if not k.endswith("_solutions")]
-        paths = [_notebook(root, key) for key in lessons]
+        paths = [_notebook(root, key.removesuffix("_solutions"), key.endswith("_solutions"))
+                 for key in (keys or READING_ORDER)]
         if not keys:
             paths += sorted((root / "notebooks" / "solutions").glob("*_solutions.ipynb"))
     else:

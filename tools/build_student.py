@@ -23,7 +23,7 @@ SOLUTIONS_LINE = re.compile(r"^Worked solutions, for after you have tried:.*\n\n
 TEACHERS_ONLY = ("teaching.md", "teaching_answers.md")  # the guide and the questionnaires' keys
 MAINTAINERS_ONLY = ("architecture.md", "performance.md")  # about the repository's tools: linked online
 REPOSITORY = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
-ONLINE_DOCS = re.compile(r"\]\((?:\.\./)?(docs/(?:%s))" % "|".join(map(re.escape, MAINTAINERS_ONLY)))
+ONLINE_DOCS = re.compile(r"\]\((?:\.\./)?(docs/(?:" + "|".join(map(re.escape, MAINTAINERS_ONLY)) + "))")
 
 README = """# How a convolutional network learns to read handwritten digits: student edition
 

@@ -1,11 +1,11 @@
 """Every notebook runs as Google Colab meets it: opened alone on a fresh machine with Colab's own
 libraries and Python, the series' package installed from its wheel (what the Colab cell's `%pip`
-installs), the data where Keras's download puts it. A notebook whose inputs are missing makes
-them by running the notebooks before it headless."""
+installs). A notebook whose inputs are missing makes them by running the notebooks before it
+headless. Without internet here, the data comes from the offline copy (MNIST_DATA_DIR) where Colab
+would download it: Keras checks its download's hash, which a rebuilt mnist.npz cannot match."""
 
 from __future__ import annotations
 
-import gzip
 import os
 import shutil
 import subprocess
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from mnist_cnn.data import NOTEBOOKS
 
-import numpy as np
 import pytest
+from conftest import real_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 # Colab's runtime (googlecolab/backend-info, pip-freeze.txt, 2026-08-19: Python 3.13).
@@ -36,19 +36,9 @@ def python(version: str) -> str:
     pytest.fail(f"no Python {version} here: install one (pyenv install {version}, or uv python install {version})")
 
 
-def idx(path: Path) -> np.ndarray:
-    content = gzip.decompress(path.read_bytes())
-    dimensions = content[3]
-    shape = [int.from_bytes(content[4 + 4 * i:8 + 4 * i], "big") for i in range(dimensions)]
-    return np.frombuffer(content, np.uint8, offset=4 + 4 * dimensions).reshape(shape)
-
-
 @pytest.fixture(scope="module")
 def colab(tmp_path_factory):
-    """A fresh environment with Colab's versions and the series' wheel; a Keras home holding
-    mnist.npz as Keras's download leaves it."""
-    from conftest import real_copy
-
+    """A fresh environment with Colab's versions and the series' wheel."""
     home = tmp_path_factory.mktemp("colab")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(home / "dist"), str(ROOT)],
                    check=True)
@@ -59,12 +49,6 @@ def colab(tmp_path_factory):
     subprocess.run([*pip, f"{wheel}[colab]"], check=True)
     frozen = subprocess.run([*pip[:3], "freeze"], capture_output=True, text=True, check=True).stdout
     assert all(pin.lower() in frozen.lower() for pin in COLAB[:5]), "installing the series replaced Colab's libraries"
-    mnist = real_copy("mnist")
-    (home / "keras" / "datasets").mkdir(parents=True)
-    np.savez(home / "keras" / "datasets" / "mnist.npz",
-             **{name: idx(mnist / f"{file}.gz") for name, file in (
-                 ("x_train", "train-images-idx3-ubyte"), ("y_train", "train-labels-idx1-ubyte"),
-                 ("x_test", "t10k-images-idx3-ubyte"), ("y_test", "t10k-labels-idx1-ubyte"))})
     return home
 
 
@@ -72,7 +56,8 @@ def colab(tmp_path_factory):
 def test_a_notebook_opened_alone_runs_with_colabs_libraries(colab, key, tmp_path):
     shutil.copy(ROOT / "notebooks" / NOTEBOOKS[key], tmp_path)
     environment = {name: value for name, value in os.environ.items() if not name.startswith(("MNIST", "FASHION"))}
-    environment.update(KERAS_HOME=str(colab / "keras"), MNIST_CNN_STRICT="1", PYTHONDONTWRITEBYTECODE="1")
+    environment.update(KERAS_HOME=str(colab / "keras"), MNIST_CNN_STRICT="1", PYTHONDONTWRITEBYTECODE="1",
+                       MNIST_DATA_DIR=str(real_copy("mnist")))
     script = ("import sys, nbformat; from pathlib import Path; from mnist_cnn.run import execute; "
               "p = Path(sys.argv[1]); b = nbformat.read(p, as_version=4); execute(b, p.parent); nbformat.write(b, p)")
     result = subprocess.run([str(colab / "venv" / "bin" / "python"), "-c", script, NOTEBOOKS[key]],

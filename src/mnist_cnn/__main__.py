@@ -102,23 +102,38 @@ def command_lab(args, root: Path) -> int:
 
 
 def command_test(args, root: Path) -> int:
-    """ruff, then one pytest run, in order: the unit tests, every lesson under nbval (its checks
-    assert), the series on Fashion-MNIST, every worked solution, then the editions, the browser
-    and Colab. Arguments after `test` go to pytest (say `-x`, or other paths to test only those)."""
+    """ruff, then two pytest runs side by side: the unit tests, every lesson under nbval (its
+    checks assert), the series on Fashion-MNIST and every worked solution, in order; beside them
+    the editions, Colab and the browser. Arguments after `test` go to pytest (say `-x`, or paths
+    to test only those, in one run)."""
     os.environ[STRICT_VARIABLE] = "1"
     if subprocess.call([sys.executable, "-m", "ruff", "check", "src", "tests", "tools", "notebooks"], cwd=root):
         return 1
     paths = [a for a in args.items if not a.startswith("-")]
-    if not paths:
-        tests = sorted(str(p.relative_to(root)) for p in (root / "tests").glob("test_*.py"))
-        slow = ["tests/test_fashion.py", "tests/test_editions.py", "tests/test_browser.py", "tests/test_colab.py"]
-        lessons = [f"notebooks/{NOTEBOOKS[key]}" for key in READING_ORDER]
-        solutions = [f"notebooks/solutions/{key}_solutions.ipynb" for key in READING_ORDER
-                     if (root / "notebooks" / "solutions" / f"{key}_solutions.ipynb").is_file()]
-        paths = [*[t for t in tests if t not in slow], *lessons, slow[0], *solutions, *slow[1:]]
     options = [a for a in args.items if a.startswith("-")]
-    return subprocess.call([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
-                            "--nbval-cell-timeout=1800", "--durations=15", *options, *paths], cwd=root)
+    pytest = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=1800",
+              "--durations=15", *options]
+    if paths:
+        return subprocess.call([*pytest, *paths], cwd=root)
+    tests = sorted(str(p.relative_to(root)) for p in (root / "tests").glob("test_*.py"))
+    beside = ["tests/test_editions.py", "tests/test_colab.py", "tests/test_browser.py"]
+    lessons = [f"notebooks/{NOTEBOOKS[key]}" for key in READING_ORDER]
+    solutions = [f"notebooks/solutions/{key}_solutions.ipynb" for key in READING_ORDER
+                 if (root / "notebooks" / "solutions" / f"{key}_solutions.ipynb").is_file()]
+    series = [*[t for t in tests if t not in [*beside, "tests/test_fashion.py"]], *lessons, "tests/test_fashion.py",
+              *solutions]
+    # The editions and Colab share no file with the series' run (the browser test comes last, after
+    # 06 has saved its model), and a notebook keeps about one of the two cores busy: run them beside it.
+    log = root / "build" / "test-beside.log"
+    log.parent.mkdir(exist_ok=True)
+    with log.open("w") as out:
+        other = subprocess.Popen([*pytest, "-p", "no:cacheprovider", *beside], cwd=root, stdout=out,
+                                 stderr=subprocess.STDOUT)
+        code = subprocess.call([*pytest, *series], cwd=root)
+        other_code = other.wait()
+    print(f"\n{' '.join(beside)} (beside the series; all of it in {log.relative_to(root)}):")
+    print(log.read_text(encoding="utf-8", errors="replace")[-4000:])
+    return code or other_code
 
 
 def command_data(args, root: Path) -> int:

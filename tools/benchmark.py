@@ -8,10 +8,10 @@ Each training runs in a fresh process on MNIST's 54,000 training images (03's sp
 and reports its `fit()` seconds, images per second, and validation and test accuracy. The
 default is trained by notebook 03's own `train` on notebook 02's `build_network`, with the
 values of their parameters cells. The baseline is the series' default until December 2026:
-blocks of convolution, normalization, ReLU, then pooling; batches of 64; Adam from 2e-3 along a
-cosine to 0; no augmentation. Machines of one kind differ twice in speed, and one machine's
-speed changes from minute to minute: compare times only as ratios from one run, which
-alternates the two recipes seed by seed. Results: reports/benchmark.json and a table.
+blocks of convolution (padded with zeros, "same"), normalization, ReLU, then pooling; batches
+of 64; Adam from 2e-3 along a cosine to 0; no augmentation. Machines of one kind differ twice in
+speed, and one machine's speed changes from minute to minute: compare times only as ratios from
+one run, which alternates the two recipes seed by seed. Results: reports/benchmark.json and a table.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ LEVERS = {  # each alone on the baseline
     "label smoothing 0.1": {"label_smoothing": 0.1},
     "weight averaging (use_ema)": {"ema": 0.99},
     "filters (16, 32)": {"filters": (16, 32)},
+    "padding valid, pooling first": {"padding": "valid", "order": "conv-pool-norm-relu"},
 }
 
 
@@ -62,10 +63,12 @@ def train_once(options: dict, seed: int) -> dict:
     if options is None:
         settings = shipped_settings("02", "03")
         model = build_network(filters=settings["FILTERS"], kernel_size=settings["KERNEL_SIZE"],
-                              dense_units=settings["DENSE_UNITS"], dropout=settings["DROPOUT"])
+                              dense_units=settings["DENSE_UNITS"], dropout=settings["DROPOUT"],
+                              padding=settings["PADDING"], pooling=settings["POOLING"])
         start = time.perf_counter()
-        train(model, x, y, (x_val, y_val), epochs=settings["EPOCHS"], batch_size=settings["BATCH_SIZE"],
-              learning_rate=settings["LEARNING_RATE"], shift=settings["SHIFT"], seed=seed, verbose=0)
+        train(model, x, y, None, epochs=settings["EPOCHS"], batch_size=settings["BATCH_SIZE"],
+              learning_rate=settings["LEARNING_RATE"], shift=settings["SHIFT"], seed=seed, verbose=0,
+              warmup=settings["WARMUP"])
         seconds, batch = time.perf_counter() - start, settings["BATCH_SIZE"]
     else:
         options = {**BASELINE, **options}
@@ -96,7 +99,8 @@ def lever_network(options: dict):
 
     layers = [keras.Input((28, 28, 1))]
     for number, filters in enumerate(options["filters"], 1):
-        conv = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"block{number}_conv")
+        conv = keras.layers.Conv2D(filters, 3, padding=options.get("padding", "same"), use_bias=False,
+                                   name=f"block{number}_conv")
         norm, relu = keras.layers.BatchNormalization(), keras.layers.Activation("relu")
         pool = keras.layers.MaxPooling2D(2)
         layers += [conv, pool, norm, relu] if options["order"] == "conv-pool-norm-relu" else [conv, norm, relu, pool]

@@ -27,6 +27,7 @@ from .data import NOTEBOOKS, READING_ORDER, DataError, Files, copy_offline, find
 from .run import ParameterError, check_settings, execute, inject, parse_settings
 
 SERIES = ("01", "02", "03", "04", "05", "06", "08a", "08b", "09")  # `run`: all but the optional 07s
+FASHION = Path("the series on Fashion-MNIST")  # `notebooks`: run (not stored) before the solutions
 LAB_OPTIONS = [  # a closed notebook's kernel (1 to 2 GB) is shut down after 15 idle minutes
     "--MappingKernelManager.cull_idle_timeout=900", "--MappingKernelManager.cull_interval=60",
     "--MappingKernelManager.cull_connected=False",
@@ -47,7 +48,8 @@ def _notebook(root: Path, key: str, solutions: bool = False) -> Path:
 
 def _run(path: Path, settings: dict, store: bool) -> None:
     book = inject(nbformat.read(path, as_version=4), settings)
-    print(f"running {path.relative_to(path.parents[1])} ...", flush=True)
+    given = " ".join(f"{name}={value!r}" for name, value in settings.items())
+    print(f"running {path.relative_to(path.parents[1])} {given}...", flush=True)
     execute(book, path.parent)
     if store:
         from .widgets import strip_widget_views
@@ -70,14 +72,18 @@ def command_run(args, root: Path) -> int:
         os.environ["MNIST_CNN_EXPERIMENT_LOG"] = str(log)
         paths = [_notebook(root, key.removesuffix("_solutions"), key.endswith("_solutions"))
                  for key in (keys or READING_ORDER)]
-        if not keys:
-            paths += sorted((root / "notebooks" / "solutions").glob("*_solutions.ipynb"))
+        if not keys:  # the solutions of 07a, 08a and 08b compare with the series on Fashion-MNIST
+            paths += [FASHION, *sorted((root / "notebooks" / "solutions").glob("*_solutions.ipynb"))]
     else:
         paths = [_notebook(root, key) for key in (keys or SERIES)]
-    books = {path: nbformat.read(path, as_version=4) for path in paths}
+    books = {path: nbformat.read(path, as_version=4) for path in paths if path != FASHION}
     check_settings(settings, books)
     for path in paths:
-        _run(path, settings, store)
+        if path == FASHION:
+            for key in ("01", "02", "03", "04", "05"):
+                _run(_notebook(root, key), {"DATASET": "fashion_mnist"}, store=False)
+        else:
+            _run(path, settings, store)
     metrics = Files(settings.get("DATASET", "mnist"), root)["metrics"]
     if not store and metrics.is_file() and metrics.stat().st_mtime > _started:
         import json
